@@ -186,14 +186,23 @@ export function validateEnvironmentConfig(config: EnvironmentConfig): void {
       'is throttled',
   );
   check(isIntegerIn(config.maxReceiveCount, 1, 1000), 'maxReceiveCount must be 1-1000');
-  check(isIntegerIn(config.signatureToleranceSeconds, 1, 3600), 'signatureToleranceSeconds: 1-3600');
+  check(
+    isIntegerIn(config.signatureToleranceSeconds, 1, 3600),
+    'signatureToleranceSeconds must be 1-3600',
+  );
   check(config.secretCacheSeconds >= 0, 'secretCacheSeconds must not be negative');
   check(config.mappingCacheSeconds >= 0, 'mappingCacheSeconds must not be negative');
   check(isIntegerIn(config.dedupeTtlHours, 1, 24 * 365), 'dedupeTtlHours must be 1-8760');
-  check(isIntegerIn(config.eventLogRetentionDays, 1, 3650), 'eventLogRetentionDays: 1-3650');
-  check(isIntegerIn(config.largeEventExpiryDays, 1, 3650), 'largeEventExpiryDays: 1-3650');
+  check(
+    isIntegerIn(config.eventLogRetentionDays, 1, 3650),
+    'eventLogRetentionDays must be 1-3650',
+  );
+  check(isIntegerIn(config.largeEventExpiryDays, 1, 3650), 'largeEventExpiryDays must be 1-3650');
   check(config.queueAgeAlarmSeconds >= 60, 'queueAgeAlarmSeconds must be at least 60');
-  check(config.signatureRejectionsAlarmThreshold >= 1, 'signatureRejectionsAlarmThreshold >= 1');
+  check(
+    config.signatureRejectionsAlarmThreshold >= 1,
+    'signatureRejectionsAlarmThreshold must be at least 1',
+  );
   check(
     config.apiThrottle.rateLimit > 0 && isIntegerIn(config.apiThrottle.burstLimit, 1, 5000),
     'apiThrottle needs a positive rateLimit and a burstLimit of 1-5000',
