@@ -8,7 +8,7 @@ import {
   SystemLogLevel,
   Tracing,
 } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
@@ -122,6 +122,8 @@ export class ServiceFunction extends Construct {
         format: OutputFormat.CJS,
         // The Node.js runtime ships AWS SDK v3; bundling it only slows cold starts.
         externalModules: ['@aws-sdk/*'],
+        // Warnings and errors only: bundle sizes are in cdk.out; keeps synth output short.
+        logLevel: LogLevel.WARNING,
       },
     });
   }

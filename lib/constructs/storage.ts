@@ -12,7 +12,7 @@ import { Construct } from 'constructs';
 
 /** Properties of {@link Storage}. */
 export interface StorageProps {
-  /** Environment name; it scopes the secret names (`stripe-source/<stage>/...`). */
+  /** Environment name, used in the secrets' descriptions. */
   readonly stage: string;
   /**
    * What happens to the tables, buckets and secrets when the stack is deleted. With
@@ -123,21 +123,20 @@ export class Storage extends Construct {
       removalPolicy,
     });
 
-    // Fixed names so operators can set the values with one well-known command. The
-    // generated placeholder is not a valid secret, so verification fails closed until
-    // someone stores the real one.
+    // Names are generated and published as stack outputs: a fixed name would block
+    // redeploying a destroyed dev stack for the 30-day recovery window of the old secret.
+    // The generated placeholder is no valid secret, so verification fails closed until
+    // someone stores the real value.
     this.signingSecret = new Secret(this, 'SigningSecret', {
-      secretName: `stripe-source/${props.stage}/stripe-signing-secret`,
       description:
-        'Stripe webhook signing secrets (whsec_...) of this endpoint: one, several ' +
-        'comma-separated, or a JSON list. Replace the generated placeholder.',
+        `stripe-source ${props.stage}: Stripe webhook signing secrets (whsec_...) of the ` +
+        'endpoint: one, several comma-separated, or a JSON list. Replace the placeholder.',
       generateSecretString: { passwordLength: 32, excludePunctuation: true },
       removalPolicy,
     });
 
     this.knockApiKey = new Secret(this, 'KnockApiKey', {
-      secretName: `stripe-source/${props.stage}/knock-api-key`,
-      description: 'Knock secret API key (sk_...). Replace the generated placeholder.',
+      description: `stripe-source ${props.stage}: Knock secret API key. Replace the placeholder.`,
       generateSecretString: { passwordLength: 32, excludePunctuation: true },
       removalPolicy,
     });
