@@ -84,7 +84,8 @@ export class MemoryFifoQueue {
       message.receiveCount += 1;
       message.receiptHandle = randomUUID();
       message.visibleAt = now + this.props.visibilityTimeoutMs;
-      batch.push(message);
+      // A copy: its receipt handle stays the one this receive issued.
+      batch.push({ ...message });
     }
 
     return batch;
