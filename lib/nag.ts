@@ -1,4 +1,5 @@
-import { IPolicyValidationPlugin, Validations } from 'aws-cdk-lib';
+import { CfnElement, IPolicyValidationPlugin, Stack, Validations } from 'aws-cdk-lib';
+import { IBucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 
@@ -20,4 +21,16 @@ export function nagPacks(scope: IConstruct): IPolicyValidationPlugin[] {
 /** Registers {@link nagPacks} on the app so that `cdk synth` runs them. */
 export function applyNagPacks(app: IConstruct): void {
   Validations.of(app).addPlugins(...nagPacks(app));
+}
+
+/**
+ * The id of the AwsSolutions-IAM5 finding raised by a statement on every object of
+ * `bucket` (`<bucket ARN>/*`), for acknowledging exactly that finding and no other
+ * wildcard. cdk-nag names the resource by the bucket's logical id.
+ */
+export function bucketObjectsWildcardFinding(bucket: IBucket): string {
+  const element = bucket.node.defaultChild as CfnElement;
+  const logicalId = Stack.of(bucket).resolve(element.logicalId) as string;
+
+  return `AwsSolutions-IAM5[Resource::<${logicalId}.Arn>/*]`;
 }

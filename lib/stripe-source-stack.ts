@@ -1,11 +1,9 @@
-import { CfnOutput, Stack, StackProps, Tags, Validations } from 'aws-cdk-lib';
-import { CfnBucket } from 'aws-cdk-lib/aws-s3';
+import { CfnOutput, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { EnvironmentConfig, validateEnvironmentConfig } from './config';
 import { Alarms } from './constructs/alarms';
 import { Ingress, VERIFIER_SERVICE_NAME } from './constructs/ingress';
 import { MAPPER_TIMEOUT, Mapper } from './constructs/mapper';
-import { ServiceFunction } from './constructs/service-function';
 import { Storage } from './constructs/storage';
 import { WebhookQueue } from './constructs/webhook-queue';
 import { readSourceIpAllowlist } from './source-ip-allowlist';
@@ -104,13 +102,6 @@ export class StripeSourceStack extends Stack {
       removalPolicy: config.removalPolicy,
     });
 
-    const bucketLogicalId = this.resolve(
-      (this.storage.largeEventBucket.node.defaultChild as CfnBucket).logicalId,
-    ) as string;
-    for (const fn of [this.ingress.verifier, this.mapping.mapper]) {
-      acknowledgeFunctionFindings(fn, `<${bucketLogicalId}.Arn>/*`);
-    }
-
     this.addOutputs();
   }
 
@@ -143,49 +134,4 @@ export class StripeSourceStack extends Stack {
     );
     output('AlarmTopicArn', this.alarms.topic.topicArn, 'Subscribe on-call to this topic');
   }
-}
-
-/**
- * Findings that hold for both functions, acknowledged once with the reason that applies
- * to each.
- */
-function acknowledgeFunctionFindings(service: ServiceFunction, objectArnPattern: string): void {
-  Validations.of(service.function).acknowledge(
-    {
-      id: 'AwsSolutions-L1',
-      reason:
-        'Runs nodejs24.x, the newest generally available Node.js runtime; cdk-nag wants ' +
-        'nodejs26.x, which Lambda offers as a public preview only. FUNCTION_RUNTIME in ' +
-        'lib/constructs/service-function.ts is the one place to move up.',
-    },
-    {
-      id: 'Serverless-LambdaLatestVersion',
-      reason:
-        'Same as AwsSolutions-L1: nodejs24.x is the newest generally available Node.js ' +
-        'runtime; nodejs26.x is a public preview.',
-    },
-    {
-      id: 'Serverless-LambdaDLQ',
-      reason:
-        'Never invoked asynchronously, so an async dead-letter queue would stay empty: API ' +
-        'Gateway calls the verifier synchronously (Stripe retries on failure) and the SQS ' +
-        'event source calls the mapper, whose failures go to the FIFO DLQ.',
-    },
-  );
-
-  // X-Ray has no resource-level permissions: tracing needs PutTraceSegments on "*".
-  Validations.of(service.role).acknowledge(
-    {
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'Only the X-Ray statement CDK adds for active tracing uses "*": ' +
-        'xray:PutTraceSegments and xray:PutTelemetryRecords support no resource ARNs.',
-    },
-    {
-      id: `AwsSolutions-IAM5[Resource::${objectArnPattern}]`,
-      reason:
-        'Large event objects are keyed by Stripe event id, known only at run time; the ' +
-        'statement is limited to the object actions the function needs in this one bucket.',
-    },
-  );
 }

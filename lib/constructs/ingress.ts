@@ -17,6 +17,7 @@ import { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ApiThrottle } from '../config';
+import { bucketObjectsWildcardFinding } from '../nag';
 import { ServiceFunction } from './service-function';
 
 /** Path Stripe posts to, below the stage; configure it in the Stripe Dashboard. */
@@ -151,6 +152,7 @@ export class Ingress extends Construct {
       // Stripe calls from its own servers; an edge-optimized CloudFront hop adds nothing.
       endpointTypes: [EndpointType.REGIONAL],
       cloudWatchRole: props.manageAccountLogRole ?? true,
+      // Kept even when a dev stack is destroyed: other APIs in the account log through it.
       cloudWatchRoleRemovalPolicy: RemovalPolicy.RETAIN,
       policy: props.sourceIpCidrs ? sourceIpPolicy(props.sourceIpCidrs) : undefined,
       deployOptions: {
@@ -185,7 +187,7 @@ export class Ingress extends Construct {
 
     this.webhookUrl = this.api.urlForPath(WEBHOOK_PATH);
 
-    this.acknowledgeFindings();
+    this.acknowledgeFindings(props);
   }
 
   /** Exactly the calls the verifier makes, on exactly its resources. */
@@ -209,7 +211,20 @@ export class Ingress extends Construct {
     );
   }
 
-  private acknowledgeFindings(): void {
+  private acknowledgeFindings(props: IngressProps): void {
+    Validations.of(this.verifier.function).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'API Gateway invokes the verifier synchronously and Stripe retries a delivery ' +
+        'that fails, so an asynchronous-invocation DLQ would never receive anything.',
+    });
+    Validations.of(this.verifier.role).acknowledge({
+      id: bucketObjectsWildcardFinding(props.largeEventBucket),
+      reason:
+        'Large bodies are stored under keys derived from the Stripe event id, known only ' +
+        'at run time; the statement allows s3:PutObject alone, in this one bucket.',
+    });
+
     Validations.of(this.webhookMethod).acknowledge(
       {
         id: 'AwsSolutions-APIG4',
@@ -239,7 +254,7 @@ export class Ingress extends Construct {
       reason:
         'No AWS WAF web ACL: the only route is a POST whose body must carry a valid Stripe ' +
         'signature, API Gateway requires the signature header and throttles the stage, ' +
-        'and sourceIpAllowlist restricts callers to Stripe IPs through the resource policy.',
+        "and sourceIpAllowlist can limit callers to Stripe's published webhook IPs.",
     });
 
     const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole');

@@ -9,6 +9,7 @@ import { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { AcceptedModes } from '../config';
+import { bucketObjectsWildcardFinding } from '../nag';
 import { ServiceFunction } from './service-function';
 
 /** Powertools service name of the mapper; the `service` dimension of its metrics. */
@@ -122,7 +123,7 @@ export class Mapper extends Construct {
     });
     this.mapper.function.addEventSource(this.eventSource);
 
-    this.acknowledgeFindings();
+    this.acknowledgeFindings(props);
   }
 
   /** Exactly the calls the mapper makes, on exactly its resources. */
@@ -145,7 +146,21 @@ export class Mapper extends Construct {
     allow(['sqs:SendMessage'], [props.deadLetterQueue.queueArn]);
   }
 
-  private acknowledgeFindings(): void {
+  private acknowledgeFindings(props: MapperProps): void {
+    Validations.of(this.mapper.function).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'Only the SQS event source invokes the mapper, synchronously; failed records go ' +
+        'back to the queue and on to its FIFO dead-letter queue, so an ' +
+        'asynchronous-invocation DLQ would never receive anything.',
+    });
+    Validations.of(this.mapper.role).acknowledge({
+      id: bucketObjectsWildcardFinding(props.largeEventBucket),
+      reason:
+        'Large bodies are read and deleted by keys that the queue message carries, known ' +
+        'only at run time; the statement allows s3:GetObject and s3:DeleteObject alone, in ' +
+        'this one bucket.',
+    });
     Validations.of(this.mapper.function).acknowledge({
       id: 'Serverless-LambdaEventSourceMappingDestination',
       reason:

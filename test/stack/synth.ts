@@ -30,3 +30,34 @@ export function logicalId(construct: IConstruct): string {
 
   return Stack.of(element).resolve(element.logicalId) as string;
 }
+
+/** One statement of an identity policy, as the assertions compare it. */
+export interface GrantedStatement {
+  /** The actions, sorted. */
+  readonly Action: string[];
+  /** The resource, as it appears in the template. */
+  readonly Resource: unknown;
+}
+
+/**
+ * Every Allow statement of the identity policies attached to `role`, in template order,
+ * with actions as sorted lists. Throws on a Deny or a statement with conditions, which
+ * these roles are not expected to have.
+ */
+export function policyStatementsOf(template: Template, role: IConstruct): GrantedStatement[] {
+  const roleRef = { Ref: logicalId(role) };
+  const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter(
+    (policy) => JSON.stringify(policy.Properties.Roles) === JSON.stringify([roleRef]),
+  );
+
+  return policies.flatMap((policy) =>
+    policy.Properties.PolicyDocument.Statement.map(
+      (statement: { Effect: string; Action: string | string[]; Resource: unknown }) => {
+        if (statement.Effect !== 'Allow' || 'Condition' in statement) {
+          throw new Error(`unexpected statement ${JSON.stringify(statement)}`);
+        }
+        return { Action: [statement.Action].flat().sort(), Resource: statement.Resource };
+      },
+    ),
+  );
+}
