@@ -67,7 +67,11 @@ export interface EnvironmentConfig {
   readonly logRetention: RetentionDays;
   /** What happens to stateful resources (tables, bucket, secrets, logs) on stack delete. */
   readonly removalPolicy: RemovalPolicy;
-  /** Days after which large event bodies parked in S3 are deleted. */
+  /**
+   * Days after which large event bodies parked in S3 are deleted. At least 28:
+   * a FIFO message can spend 14 days in the queue and 14 more in the DLQ
+   * (moving there resets its age), and its body must outlive it.
+   */
   readonly largeEventExpiryDays: number;
   /** Age of the oldest queued message above which an alarm fires. */
   readonly queueAgeAlarmSeconds: number;
@@ -96,7 +100,7 @@ const common = {
   eventLogRetentionDays: 30,
   maxReceiveCount: 5,
   mapperBatchSize: 10,
-  largeEventExpiryDays: 14,
+  largeEventExpiryDays: 28,
   queueAgeAlarmSeconds: 300,
   signatureRejectionsAlarmThreshold: 5,
   apiGatewayAccountLogRole: true,

@@ -3,8 +3,9 @@ import { LargeBodyStore } from '../core/ports';
 
 /**
  * Event bodies too large for a queue message, in S3. The bucket encrypts
- * them and expires them after the retention the stack sets, so a body
- * outlives every retry and the dead-letter queue's retention.
+ * them and expires them after 28 days by default: a FIFO message can spend
+ * 14 days in the queue and 14 more in the dead-letter queue, and its body
+ * must outlive both.
  */
 export class S3LargeBodyStore implements LargeBodyStore {
   constructor(

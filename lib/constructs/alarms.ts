@@ -15,7 +15,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from './service-function';
+import { metricsNamespace } from './service-function';
 
 /** Name of the custom metric the verifier emits, once per rejected delivery. */
 export const SIGNATURE_REJECTED_METRIC = 'SignatureRejected';
@@ -183,7 +183,7 @@ export class Alarms extends Construct {
     const rejections = props.signatureRejectionsThreshold ?? 5;
     this.signatureRejectedAlarm = this.alarm('SignatureRejected', {
       metric: new Metric({
-        namespace: METRICS_NAMESPACE,
+        namespace: metricsNamespace(props.stage),
         metricName: SIGNATURE_REJECTED_METRIC,
         dimensionsMap: { service: props.verifierServiceName },
         period: fiveMinutes,

@@ -19,8 +19,14 @@ import { Construct } from 'constructs';
  */
 export const FUNCTION_RUNTIME = Runtime.NODEJS_24_X;
 
-/** CloudWatch namespace of the custom metrics the functions emit through Powertools. */
-export const METRICS_NAMESPACE = 'StripeSource';
+/**
+ * CloudWatch namespace of the custom metrics the functions emit through
+ * Powertools, one per environment, so dev, staging and prod can share an
+ * account and region without their alarms counting each other's events.
+ */
+export function metricsNamespace(stage: string): string {
+  return `StripeSource/${stage}`;
+}
 
 /** Properties of a {@link ServiceFunction}. */
 export interface ServiceFunctionProps {
@@ -109,7 +115,7 @@ export class ServiceFunction extends Construct {
       environment: {
         STAGE: props.stage,
         POWERTOOLS_SERVICE_NAME: props.serviceName,
-        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        POWERTOOLS_METRICS_NAMESPACE: metricsNamespace(props.stage),
         // Stack traces in logs point at the TypeScript source, not the minified bundle.
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,

@@ -32,7 +32,7 @@ describe('environmentConfig', () => {
       eventLogRetentionDays: 30,
       maxReceiveCount: 5,
       mapperBatchSize: 10,
-      largeEventExpiryDays: 14,
+      largeEventExpiryDays: 28,
       queueAgeAlarmSeconds: 300,
     });
   });

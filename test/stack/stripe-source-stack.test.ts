@@ -260,7 +260,7 @@ describe.each(ENVIRONMENT_NAMES)('StripeSource-%s', (name) => {
         SIGNATURE_TOLERANCE_SECONDS: String(config.signatureToleranceSeconds),
         SECRET_CACHE_SECONDS: String(config.secretCacheSeconds),
         POWERTOOLS_SERVICE_NAME: 'stripe-source-verifier',
-        POWERTOOLS_METRICS_NAMESPACE: 'StripeSource',
+        POWERTOOLS_METRICS_NAMESPACE: `StripeSource/${name}`,
         STAGE: name,
         NODE_OPTIONS: '--enable-source-maps',
       });
@@ -427,7 +427,7 @@ describe.each(ENVIRONMENT_NAMES)('StripeSource-%s', (name) => {
         EVENT_LOG_RETENTION_DAYS: String(config.eventLogRetentionDays),
         MAPPING_CACHE_SECONDS: String(config.mappingCacheSeconds),
         POWERTOOLS_SERVICE_NAME: 'stripe-source-mapper',
-        POWERTOOLS_METRICS_NAMESPACE: 'StripeSource',
+        POWERTOOLS_METRICS_NAMESPACE: `StripeSource/${name}`,
         STAGE: name,
         NODE_OPTIONS: '--enable-source-maps',
       });
@@ -577,7 +577,7 @@ describe.each(ENVIRONMENT_NAMES)('StripeSource-%s', (name) => {
         title: 'deliveries keep failing signature verification',
         id: 'SignatureRejected',
         metric: {
-          Namespace: 'StripeSource',
+          Namespace: `StripeSource/${name}`,
           MetricName: 'SignatureRejected',
           Dimensions: [{ Name: 'service', Value: 'stripe-source-verifier' }],
         },
