@@ -29,20 +29,38 @@ export function checkPath(path: unknown): string | undefined {
   return undefined;
 }
 
-/** The value at a dot path; numeric segments index arrays. */
+/**
+ * The value at a dot path; numeric segments index arrays. Only the event's
+ * own fields are read: `constructor` or `__proto__` in a path finds nothing
+ * rather than a JavaScript built-in.
+ */
 export function readPath(root: unknown, path: string): Resolved {
   let current: unknown = root;
   for (const segment of path.split('.')) {
     if (Array.isArray(current)) {
       current = /^\d+$/.test(segment) ? current[Number(segment)] : undefined;
     } else if (isRecord(current)) {
-      current = current[segment];
+      current = Object.hasOwn(current, segment) ? current[segment] : undefined;
     } else {
       return undefined;
     }
   }
 
   return current;
+}
+
+/**
+ * True when the object at the parent path has the last segment as a key,
+ * whatever its value, null included. Stripe lists each changed field in
+ * `data.previous_attributes` with its old value, and that value is often
+ * null, so presence there is what says "this field changed".
+ */
+export function hasKey(root: unknown, path: string): boolean {
+  const cut = path.lastIndexOf('.');
+  const parent = cut === -1 ? root : readPath(root, path.slice(0, cut));
+  const key = path.slice(cut + 1);
+
+  return isRecord(parent) && Object.hasOwn(parent, key);
 }
 
 /** True when an object is one of the expression forms rather than a plain object. */
@@ -138,11 +156,17 @@ export function formatMoney(amount: unknown, currency: unknown): string | undefi
   }).format(amount / 10 ** digits);
 }
 
-/** Unix seconds as ISO 8601 UTC; undefined for anything else. */
+/**
+ * Unix seconds as ISO 8601 UTC; undefined for anything else, including
+ * numbers beyond the dates JavaScript can hold (which would otherwise throw
+ * and fail the whole event over one field).
+ */
 export function toIso8601(seconds: unknown): string | undefined {
   if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return undefined;
 
-  return new Date(seconds * 1000).toISOString();
+  const date = new Date(seconds * 1000);
+
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
 /** Present means neither undefined nor null. */

@@ -1,6 +1,6 @@
 import { StripeEvent } from '../stripe-event';
 import { ACTION_ORDER, KnockRequest, buildRequest, checkParams } from './actions';
-import { evaluate, isPresent, readPath } from './expression';
+import { evaluate, hasKey, isPresent, readPath } from './expression';
 import { ActionKind, Condition, Mapping } from './types';
 
 /** One Knock action ready to perform, resolved from one mapping. */
@@ -96,13 +96,16 @@ export function planActions(event: StripeEvent, mappings: readonly Mapping[]): A
   return { matched, actions, skipped };
 }
 
+/** Where Stripe lists changed fields with their old values, null included. */
+const CHANGE_RECORD = 'data.previous_attributes.';
+
 function holds(condition: Condition, event: unknown): boolean {
   const value = readPath(event, condition.path);
   switch (condition.op) {
     case 'exists':
-      return isPresent(value);
+      return isPresent(value) || listedAsChanged(condition.path, event);
     case 'missing':
-      return !isPresent(value);
+      return !isPresent(value) && !listedAsChanged(condition.path, event);
     case 'equals':
       return value === condition.value;
     case 'not_equals':
@@ -114,6 +117,14 @@ function holds(condition: Condition, event: unknown): boolean {
     case 'less_than':
       return typeof value === 'number' && value < (condition.value as number);
   }
+}
+
+/**
+ * A field Stripe reports as changed whose old value was null (`cancel_at`
+ * going from null to a date) is listed with null: it exists as a change.
+ */
+function listedAsChanged(path: string, event: unknown): boolean {
+  return path.startsWith(CHANGE_RECORD) && hasKey(event, path);
 }
 
 function describeCondition(condition: Condition): string {

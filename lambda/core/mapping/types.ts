@@ -93,7 +93,16 @@ export const CONDITION_OPS = [
 
 export type ConditionOp = (typeof CONDITION_OPS)[number];
 
-/** A test on one path of the event; a mapping runs only when all hold. */
+/**
+ * A test on one path of the event; a mapping runs only when all hold.
+ *
+ * `exists` holds when the path has a value other than null, and `missing`
+ * when it has none. One exception: under `data.previous_attributes`, where
+ * Stripe lists every changed field with its old value, a field listed with
+ * null exists (it changed from null). `equals`, `not_equals` and `one_of`
+ * compare JSON scalars strictly (`"1"` is not `1`); `greater_than` and
+ * `less_than` hold only for numbers.
+ */
 export interface Condition {
   readonly path: string;
   readonly op: ConditionOp;

@@ -96,8 +96,18 @@ function checkConditions(conditions: unknown, report: Report): void {
     }
     const needsValue = !['exists', 'missing'].includes(condition.op as string);
     if (needsValue && !('value' in condition)) report(`${field}.value`, `"${String(condition.op)}" needs a value`);
+    const compares = ['equals', 'not_equals'].includes(condition.op as string);
+    if (compares && 'value' in condition && !isScalar(condition.value)) {
+      report(
+        `${field}.value`,
+        `"${String(condition.op)}" compares a string, number, boolean or null, never an object or list`,
+      );
+    }
     if (condition.op === 'one_of' && !Array.isArray(condition.value)) {
       report(`${field}.value`, '"one_of" needs a list');
+    }
+    if (condition.op === 'one_of' && Array.isArray(condition.value) && !condition.value.every(isScalar)) {
+      report(`${field}.value`, '"one_of" needs a list of strings, numbers, booleans or null');
     }
     if (['greater_than', 'less_than'].includes(condition.op as string) && typeof condition.value !== 'number') {
       report(`${field}.value`, `"${String(condition.op)}" needs a number`);
@@ -133,6 +143,15 @@ function checkValue(spec: unknown, field: string, report: Report): void {
     return;
   }
   if (!isExpression(spec)) {
+    const stray = strayExpressionKey(spec as Record<string, unknown>);
+    if (stray) {
+      const others = Object.keys(spec).filter((key) => key !== stray);
+      report(
+        field,
+        `mixes the expression key "${stray}" with ${others.join(', ')}; an expression has exactly one key, ` +
+          'so this would be sent as a plain object. Remove the extra keys, or wrap the object in {"literal": ...}',
+      );
+    }
     for (const [key, member] of Object.entries(spec)) checkValue(member, `${field}.${key}`, report);
     return;
   }
@@ -175,4 +194,25 @@ function checkTransform(expr: Record<string, unknown>, field: string, report: Re
       report(`${field}.${key}`, `transform "${name}" takes only ${operands.join(', ')}`);
     }
   }
+}
+
+/**
+ * The expression key of an object that looks like an expression with extra
+ * keys (`{"path": "...", "default": 0}`): a plain object to the evaluator,
+ * so a typo would reach Knock as `{ path: "..." }` instead of a value.
+ */
+function strayExpressionKey(spec: Record<string, unknown>): string | undefined {
+  if (Object.keys(spec).length < 2) return undefined;
+
+  return EXPRESSION_KEYS.find((key) => {
+    if (!(key in spec)) return false;
+    if (key === 'first') return Array.isArray(spec.first);
+    if (key === 'literal') return true;
+
+    return typeof spec[key] === 'string';
+  });
+}
+
+function isScalar(value: unknown): boolean {
+  return value === null || ['string', 'number', 'boolean'].includes(typeof value);
 }
