@@ -1,4 +1,4 @@
-import { WebhookRejectedError } from './errors';
+import { RawBodyRequiredError, WebhookRejectedError } from './errors';
 
 /**
  * The parts of a Stripe event that the pipeline itself relies on. Everything
@@ -36,8 +36,17 @@ export interface EventSummary {
  * Parses verified webhook text into an event, checking only the fields the
  * pipeline needs. Takes text, never an object, so nothing can be
  * re-serialized on the way in.
+ *
+ * @throws RawBodyRequiredError when handed anything but a string.
+ * @throws WebhookRejectedError `body_not_json` or `body_not_event`.
  */
 export function parseStripeEvent(text: string): StripeEvent {
+  if (typeof text !== 'string') {
+    throw new RawBodyRequiredError(
+      text !== null && typeof text === 'object' ? 'an already-parsed object' : String(typeof text),
+    );
+  }
+
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -48,7 +57,11 @@ export function parseStripeEvent(text: string): StripeEvent {
   return asStripeEvent(value);
 }
 
-/** Checks that a parsed value is a Stripe event the pipeline can carry. */
+/**
+ * Checks that a parsed value is a Stripe event the pipeline can carry. The
+ * mode must be stated (`livemode` true or false): an environment acts only
+ * on the modes it accepts, so an event that says neither cannot be placed.
+ */
 export function asStripeEvent(value: unknown): StripeEvent {
   if (!isRecord(value)) {
     throw new WebhookRejectedError('body_not_event', 'The body is JSON but not an object.');
@@ -59,6 +72,7 @@ export function asStripeEvent(value: unknown): StripeEvent {
   if (!id) missing.push('id');
   if (typeof value.type !== 'string' || value.type === '') missing.push('type');
   if (typeof value.created !== 'number') missing.push('created');
+  if (typeof value.livemode !== 'boolean') missing.push('livemode');
   if (!isRecord(value.data) || !isRecord(value.data.object)) missing.push('data.object');
   if (value.object === 'v2.core.event') {
     throw new WebhookRejectedError(

@@ -8,44 +8,81 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /**
  * The request body as the exact bytes Stripe sent. API Gateway gives text
- * (UTF-8) or, for binary media types, base64 text flagged `isBase64Encoded`;
- * both are turned into bytes here, once, and never into anything else.
+ * (the UTF-8 body as a string) or, for binary media types, base64 text
+ * flagged `isBase64Encoded: true`; either is turned into bytes here, once,
+ * and never into anything else: the result is not decoded again, parsed or
+ * re-serialized on the way to the signature check.
+ *
+ * @throws WebhookRejectedError `body_missing` for no body (an empty one
+ *   flagged base64 included) and `body_not_base64` for a flagged body that
+ *   is not base64.
+ * @throws RawBodyRequiredError when `body` is not text, for example an
+ *   object some layer already parsed.
  */
 export function rawBodyOf(event: GatewayEvent): Buffer {
   const body: unknown = event.body;
   if (body === null || body === undefined || body === '') {
     throw new WebhookRejectedError('body_missing', 'The request has no body.');
   }
-  if (typeof body !== 'string') throw new RawBodyRequiredError(typeof body === 'object' ? 'an already-parsed object' : typeof body);
 
-  if (!event.isBase64Encoded) return Buffer.from(body, 'utf8');
+  if (typeof body !== 'string') {
+    throw new RawBodyRequiredError(describeBody(body));
+  }
+
+  if (event.isBase64Encoded !== true) return Buffer.from(body, 'utf8');
 
   const compact = body.replace(/\s+/g, '');
   if (compact.length % 4 !== 0 || !BASE64.test(compact)) {
-    throw new WebhookRejectedError('body_not_base64', 'The body is flagged base64 but is not valid base64.');
+    throw new WebhookRejectedError(
+      'body_not_base64',
+      'The body is flagged base64 but is not valid base64.',
+    );
   }
+
   const bytes = Buffer.from(compact, 'base64');
   if (bytes.byteLength === 0) {
-    throw new WebhookRejectedError('body_missing', 'The base64 body decodes to nothing.');
+    throw new WebhookRejectedError(
+      'body_missing',
+      'The body is flagged base64 and decodes to nothing.',
+    );
   }
 
   return bytes;
 }
 
 /**
- * A header's value whatever its case, from `headers` or, for REST APIs,
- * `multiValueHeaders` (first value).
+ * A header's value whatever the case of its name. REST APIs (payload 1.0)
+ * give every value in `multiValueHeaders` but only the last in `headers`;
+ * HTTP APIs (payload 2.0) join repeats with commas in `headers`. So every
+ * value found is kept and joined with commas (as HTTP combines repeated
+ * fields), from `multiValueHeaders` when it names the header, else from
+ * `headers` (a value repeated under two spellings counts once); undefined
+ * when neither does.
  */
 export function headerOf(event: GatewayEvent, name: string): string | undefined {
   const wanted = name.toLowerCase();
-  for (const [key, value] of Object.entries(event.headers ?? {})) {
-    if (key.toLowerCase() === wanted && typeof value === 'string') return value;
-  }
-
   const multi = (event as APIGatewayProxyEvent).multiValueHeaders ?? {};
-  for (const [key, values] of Object.entries(multi)) {
-    if (key.toLowerCase() === wanted && Array.isArray(values) && values.length > 0) return values[0];
-  }
+  const fromMulti = Object.entries(multi)
+    .filter(([key]) => key.toLowerCase() === wanted)
+    .flatMap(([, values]) => (Array.isArray(values) ? values : []))
+    .filter((value): value is string => typeof value === 'string');
+  if (fromMulti.length > 0) return joinDistinct(fromMulti);
 
-  return undefined;
+  const fromHeaders = Object.entries(event.headers ?? {})
+    .filter(([key, value]) => key.toLowerCase() === wanted && typeof value === 'string')
+    .map(([, value]) => value as string);
+
+  return fromHeaders.length > 0 ? joinDistinct(fromHeaders) : undefined;
+}
+
+/** One value per distinct field: a header listed under two spellings counts once. */
+function joinDistinct(values: readonly string[]): string {
+  return [...new Set(values)].join(',');
+}
+
+function describeBody(body: unknown): string {
+  if (body instanceof Uint8Array) return 'bytes, where API Gateway gives text';
+  if (typeof body === 'object') return 'an already-parsed object';
+
+  return typeof body;
 }
