@@ -9,6 +9,13 @@ import { LargeBodyStore, QueuedEvent } from '../core/ports';
 export const SQS_MAX_MESSAGE_BYTES = 1_048_576;
 export const DEFAULT_MAX_INLINE_BYTES = SQS_MAX_MESSAGE_BYTES - 16 * 1024;
 
+/**
+ * Characters SQS refuses in a message body although JSON may carry them
+ * unescaped (U+FFFE, U+FFFF). A body holding one goes to the large-body
+ * store, like an oversized one, rather than failing every delivery.
+ */
+const SQS_FORBIDDEN = /[\uFFFE\uFFFF]/;
+
 /** A queue message in the form SQS sends and Lambda receives it. */
 export interface QueueMessage {
   readonly body: string;
@@ -58,14 +65,13 @@ export async function encodeQueueMessage(
   };
   const common = { attributes, groupId: event.groupId, dedupeId: summary.id };
 
-  if (event.body.byteLength <= maxInlineBytes) {
-    return { ...common, body: Buffer.from(event.body).toString('utf8') };
-  }
+  const text = event.body.byteLength <= maxInlineBytes ? Buffer.from(event.body).toString('utf8') : undefined;
+  if (text !== undefined && !SQS_FORBIDDEN.test(text)) return { ...common, body: text };
 
   if (!largeBodies) {
     throw new Error(
-      `Event ${summary.id} is ${event.body.byteLength} bytes, over the ${maxInlineBytes}-byte ` +
-        'queue limit, and no large-body store is configured.',
+      `Event ${summary.id} (${event.body.byteLength} bytes) cannot be a queue message ` +
+        '(too large, or holds characters SQS refuses) and no large-body store is configured.',
     );
   }
 

@@ -11,7 +11,13 @@ export function parseSigningSecrets(value: string): string[] {
   const text = value.trim();
   let list: unknown = undefined;
   if (text.startsWith('[') || text.startsWith('{')) {
-    const parsed = JSON.parse(text) as unknown;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // JSON.parse quotes the text it failed on: never let a secret reach a log.
+      throw new Error('The signing secret value starts like JSON but is not valid JSON.');
+    }
     list = Array.isArray(parsed) ? parsed : (parsed as { secrets?: unknown }).secrets;
   } else {
     list = text.split(/[\s,]+/);

@@ -22,6 +22,7 @@ export type RejectionReason =
   | 'timestamp_outside_tolerance'
   | 'no_v1_signature'
   | 'signature_mismatch'
+  | 'body_not_utf8'
   | 'body_not_json'
   | 'body_not_event';
 

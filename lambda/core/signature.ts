@@ -106,7 +106,7 @@ export function verifyStripeSignature(check: SignatureCheck): VerifiedSignature 
  * 8.1) and are refused rather than patched with replacement characters.
  *
  * @throws RawBodyRequiredError for anything but a `Uint8Array` (a `Buffer`).
- * @throws WebhookRejectedError `body_missing` or `body_not_json`.
+ * @throws WebhookRejectedError `body_missing` or `body_not_utf8`.
  */
 export function decodeWebhookBody(rawBody: Uint8Array): string {
   if (!(rawBody instanceof Uint8Array)) {
@@ -121,7 +121,7 @@ export function decodeWebhookBody(rawBody: Uint8Array): string {
     return UTF8.decode(rawBody);
   } catch {
     throw new WebhookRejectedError(
-      'body_not_json',
+      'body_not_utf8',
       'The body is not UTF-8 text, so it cannot be the JSON Stripe sends.',
     );
   }

@@ -231,8 +231,8 @@ describe('the verifier reads the exact bytes Stripe signed', () => {
     const check = (rawBody: Buffer) => () => verifyBytes(rawBody, headerFor(signed));
 
     // Act / assess
-    expect(check(changed)).toThrow(expect.objectContaining({ reason: 'body_not_json' }));
-    expect(check(signed)).toThrow(expect.objectContaining({ reason: 'body_not_json' }));
+    expect(check(changed)).toThrow(expect.objectContaining({ reason: 'body_not_utf8' }));
+    expect(check(signed)).toThrow(expect.objectContaining({ reason: 'body_not_utf8' }));
   });
 
   it('keeps a leading byte order mark as part of the signed bytes', () => {

@@ -200,8 +200,8 @@ const REJECTIONS: {
     name: 'a body that is not UTF-8',
     build: () => signed(Buffer.from([0x7b, 0xff, 0x7d])),
     status: 400,
-    publicCode: 'body_not_json',
-    logReason: 'body_not_json',
+    publicCode: 'body_not_utf8',
+    logReason: 'body_not_utf8',
   },
   {
     name: 'a signed body that is not JSON',
