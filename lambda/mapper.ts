@@ -44,11 +44,18 @@ async function mapper(): Promise<ReturnType<typeof createMapperHandler>> {
         onError: (error) => logger.warn('mapping refresh failed; using the cached copy', { error }),
       },
     ),
-    knock: new KnockApiActions({ apiKey, ...(process.env.KNOCK_API_URL ? { baseURL: process.env.KNOCK_API_URL } : {}) }),
+    knock: new KnockApiActions({
+      apiKey,
+      ...(process.env.KNOCK_API_URL ? { baseURL: process.env.KNOCK_API_URL } : {}),
+      // Ten messages per batch must fit the 30 s function timeout.
+      timeoutMs: 5_000,
+      // Each container paces itself to its share of Knock's per-endpoint limits.
+      rateLimits: { concurrency: numberEnv('MAPPER_MAX_CONCURRENCY', 2) },
+    }),
     eventLog: new DynamoEventLog(aws.dynamo, stateTable, retentionSeconds),
     versions: new DynamoObjectVersions(aws.dynamo, stateTable, retentionSeconds),
     deadLetters: new SqsDeadLetters(aws.sqs, requireEnv('DLQ_URL')),
-    largeBodies: new S3LargeBodyStore(aws.s3, requireEnv('LARGE_EVENT_BUCKET')),
+    largeBodies: new S3LargeBodyStore(() => aws.s3, requireEnv('LARGE_EVENT_BUCKET')),
     acceptedModes: modesEnv('ACCEPTED_MODES'),
     telemetry,
     now: Date.now,

@@ -25,7 +25,7 @@ const verify = createVerifierHandler({
     secretId: requireEnv('SIGNING_SECRET_ARN'),
     cacheSeconds: numberEnv('SECRET_CACHE_SECONDS', 300),
   }),
-  queue: new SqsEventQueue(aws.sqs, requireEnv('QUEUE_URL'), new S3LargeBodyStore(aws.s3, requireEnv('LARGE_EVENT_BUCKET'))),
+  queue: new SqsEventQueue(aws.sqs, requireEnv('QUEUE_URL'), new S3LargeBodyStore(() => aws.s3, requireEnv('LARGE_EVENT_BUCKET'))),
   telemetry: new PowertoolsTelemetry(logger, metrics),
   toleranceSeconds: numberEnv('SIGNATURE_TOLERANCE_SECONDS', 300),
 });

@@ -6,7 +6,7 @@ import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import { createAwsClients, AwsClients } from '../lambda/adapters/aws-clients';
 import { CachedMappingSource, DynamoMappingStore } from '../lambda/adapters/dynamo-mappings';
 import { DynamoEventLog, DynamoObjectVersions } from '../lambda/adapters/dynamo-state';
-import { DryRunKnockActions, KnockApiActions } from '../lambda/adapters/knock-actions';
+import { DryRunKnockActions, KnockApiActions, KnockRateLimits } from '../lambda/adapters/knock-actions';
 import { MemoryLargeBodyStore } from '../lambda/adapters/large-bodies';
 import { ATTR, encodeQueueMessage } from '../lambda/adapters/queue-message';
 import { StaticSigningSecrets } from '../lambda/adapters/signing-secrets';
@@ -38,6 +38,15 @@ export interface LocalPipelineOptions {
   readonly knockMaxRetries?: number;
   /** Knock client's per-request timeout. @default 10000 */
   readonly knockTimeoutMs?: number;
+  /**
+   * Client-side pacing under Knock's per-endpoint limits, or `false` for
+   * none. Every poller shares one Knock client here, so the whole limit is
+   * this process's.
+   * @default Knock's published limits, concurrency 1
+   */
+  readonly knockRateLimits?: KnockRateLimits | false;
+  /** Longest wait before a quick retry of a Knock call. @default 2000 */
+  readonly knockMaxRetryDelayMs?: number;
   /** Replaces the Knock client entirely (tests). */
   readonly knock?: KnockActions;
   /** Mappings seeded into the embedded table. @default the files in mappings/ */
@@ -50,6 +59,13 @@ export interface LocalPipelineOptions {
   readonly visibilityTimeoutMs?: number;
   /** @default 5 */
   readonly maxReceiveCount?: number;
+  /**
+   * Window in which the queue drops a repeated event id, as SQS FIFO does
+   * for five minutes. 0 lets every repeat through to the mapper, like
+   * Stripe's retries hours apart.
+   * @default 300000
+   */
+  readonly queueDedupeWindowMs?: number;
   /** Messages per mapper call. @default 10 */
   readonly batchSize?: number;
   /** Mapper calls running at once, like Lambda concurrency. @default 2 */
@@ -83,8 +99,12 @@ export interface LocalPipeline {
   readonly eventLog: DynamoEventLog;
   /** Resolves once the queue holds nothing (the dead-letter queue aside). */
   drained(timeoutMs?: number): Promise<void>;
-  /** Moves every dead-lettered message back to the queue. */
-  redrive(): number;
+  /**
+   * Moves every dead-lettered message back to the queue, reopening each
+   * event in the event log first (as `npm run events -- redrive` does), so a
+   * permanent failure that was fixed runs again instead of counting as done.
+   */
+  redrive(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -122,6 +142,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     visibilityTimeoutMs: options.visibilityTimeoutMs ?? 1000,
     maxReceiveCount: options.maxReceiveCount ?? 5,
     deadLetterQueue,
+    ...(options.queueDedupeWindowMs !== undefined ? { dedupeWindowMs: options.queueDedupeWindowMs } : {}),
   });
   const largeBodies = new MemoryLargeBodyStore();
   const maxInline = options.maxInlineBytes;
@@ -156,6 +177,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
           ...(options.knockApiUrl ? { baseURL: options.knockApiUrl } : {}),
           ...(options.knockMaxRetries !== undefined ? { maxRetries: options.knockMaxRetries } : {}),
           ...(options.knockTimeoutMs !== undefined ? { timeoutMs: options.knockTimeoutMs } : {}),
+          ...(options.knockMaxRetryDelayMs !== undefined ? { maxRetryDelayMs: options.knockMaxRetryDelayMs } : {}),
+          rateLimits: options.knockRateLimits ?? { concurrency: 1 },
         })
       : new DryRunKnockActions(print));
   const mapBatch = createMapperHandler({
@@ -190,10 +213,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     mappingStore,
     eventLog,
     drained: (timeoutMs = 30_000) => pollers.drained(timeoutMs),
-    redrive() {
+    async redrive() {
       const messages = deadLetterQueue.drain();
       for (const m of messages) {
         const { [ATTR.failureReason]: _reason, ...attributes } = m.attributes;
+        const eventId = attributes[ATTR.eventId];
+        if (eventId) await eventLog.reopen(eventId, 'redriven from the local dead-letter queue');
         queue.send({ body: m.body, attributes, groupId: m.groupId, dedupeId: `${m.dedupeId}:redrive:${Date.now()}` });
       }
 

@@ -1,8 +1,7 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /**
  * Settings shared by every AWS client. `endpoint` points all of them at one
@@ -29,7 +28,11 @@ export interface AwsClients {
   readonly secrets: SecretsManagerClient;
 }
 
-/** Builds the clients; each is created on first use, so unused ones cost nothing. */
+/**
+ * Builds the clients. Each SDK package is loaded and its client created on
+ * first use, so a function pays at cold start only for the clients it uses
+ * (loading an SDK client package takes tens of milliseconds).
+ */
 export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
   const config = {
     ...(options.region ? { region: options.region } : {}),
@@ -46,20 +49,35 @@ export function createAwsClients(options: AwsClientOptions = {}): AwsClients {
 
   return {
     get dynamo() {
-      return lazy('dynamo', () =>
-        DynamoDBDocumentClient.from(new DynamoDBClient(config), {
+      return lazy('dynamo', () => {
+        const { DynamoDBClient } = require('@aws-sdk/client-dynamodb') as typeof import('@aws-sdk/client-dynamodb');
+        const { DynamoDBDocumentClient } = require('@aws-sdk/lib-dynamodb') as typeof import('@aws-sdk/lib-dynamodb');
+
+        return DynamoDBDocumentClient.from(new DynamoDBClient(config), {
           marshallOptions: { removeUndefinedValues: true },
-        }),
-      );
+        });
+      });
     },
     get sqs() {
-      return lazy('sqs', () => new SQSClient(config));
+      return lazy('sqs', () => {
+        const { SQSClient } = require('@aws-sdk/client-sqs') as typeof import('@aws-sdk/client-sqs');
+
+        return new SQSClient(config);
+      });
     },
     get s3() {
-      return lazy('s3', () => new S3Client({ ...config, forcePathStyle: Boolean(options.endpoint) }));
+      return lazy('s3', () => {
+        const { S3Client } = require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
+
+        return new S3Client({ ...config, forcePathStyle: Boolean(options.endpoint) });
+      });
     },
     get secrets() {
-      return lazy('secrets', () => new SecretsManagerClient(config));
+      return lazy('secrets', () => {
+        const { SecretsManagerClient } = require('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager');
+
+        return new SecretsManagerClient(config);
+      });
     },
   };
 }

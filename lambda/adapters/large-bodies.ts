@@ -1,4 +1,4 @@
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { LargeBodyStore } from '../core/ports';
 
 /**
@@ -8,13 +8,18 @@ import { LargeBodyStore } from '../core/ports';
  * must outlive both.
  */
 export class S3LargeBodyStore implements LargeBodyStore {
+  /**
+   * @param s3 the client, or a function giving it on first use: most events
+   *   never touch S3, so the verifier need not load the S3 SDK at cold start.
+   */
   constructor(
-    private readonly s3: S3Client,
+    private readonly s3: S3Client | (() => S3Client),
     private readonly bucket: string,
   ) {}
 
   async put(key: string, body: Uint8Array): Promise<{ bucket: string; key: string }> {
-    await this.s3.send(
+    const { PutObjectCommand } = s3Commands();
+    await this.client().send(
       new PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
@@ -28,10 +33,19 @@ export class S3LargeBodyStore implements LargeBodyStore {
   }
 
   async get(location: { bucket: string; key: string }): Promise<Uint8Array> {
-    const result = await this.s3.send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
+    const { GetObjectCommand } = s3Commands();
+    const result = await this.client().send(new GetObjectCommand({ Bucket: location.bucket, Key: location.key }));
 
     return result.Body!.transformToByteArray();
   }
+
+  private client(): S3Client {
+    return typeof this.s3 === 'function' ? this.s3() : this.s3;
+  }
+}
+
+function s3Commands(): typeof import('@aws-sdk/client-s3') {
+  return require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
 }
 
 /** The local run's stand-in: bodies kept in memory for the process's life. */

@@ -8,8 +8,17 @@ export const DEFAULT_TOLERANCE_SECONDS = 300;
 export interface SignatureCheck {
   /** The request body exactly as Stripe sent it. Text must be encoded first. */
   readonly rawBody: Uint8Array;
-  /** The `Stripe-Signature` header value, undefined when absent. */
-  readonly header: string | undefined;
+  /**
+   * The `Stripe-Signature` header value, undefined when absent, or what
+   * `parseSignatureHeader` already made of it (so it is read once).
+   */
+  readonly header: string | SignatureHeader | undefined;
+  /**
+   * The body as the text the caller received (API Gateway gives text). Used
+   * instead of decoding `rawBody` when it is well-formed, because `rawBody`
+   * is then its UTF-8 encoding and decodes to exactly this text.
+   */
+  readonly text?: string;
   /** Every signing secret currently valid; more than one while rolling. */
   readonly secrets: readonly string[];
   /** Maximum age of the signed timestamp, in seconds. Must be positive. */
@@ -84,8 +93,8 @@ export function verifyStripeSignature(check: SignatureCheck): VerifiedSignature 
     throw new RangeError('nowMs must be the current time in epoch milliseconds.');
   }
 
-  const text = decodeWebhookBody(rawBody);
-  const parsed = parseSignatureHeader(header);
+  const text = isWellFormedText(check.text) ? check.text : decodeWebhookBody(rawBody);
+  const parsed = typeof header === 'object' ? header : parseSignatureHeader(header);
   const secretIndex = matchingSecret(text, parsed, secrets);
   if (secretIndex < 0) {
     throw new WebhookRejectedError(
@@ -98,6 +107,11 @@ export function verifyStripeSignature(check: SignatureCheck): VerifiedSignature 
   checkTimestamp(parsed.timestamp, secretIndex, toleranceSeconds, nowMs);
 
   return { secretIndex, timestamp: parsed.timestamp, text };
+}
+
+/** True for a string without lone surrogates: its UTF-8 bytes decode back to it. */
+function isWellFormedText(text: string | undefined): text is string {
+  return typeof text === 'string' && (text as string & { isWellFormed(): boolean }).isWellFormed();
 }
 
 /**

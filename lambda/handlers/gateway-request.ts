@@ -61,18 +61,29 @@ export function rawBodyOf(event: GatewayEvent): Buffer {
  */
 export function headerOf(event: GatewayEvent, name: string): string | undefined {
   const wanted = name.toLowerCase();
-  const multi = (event as APIGatewayProxyEvent).multiValueHeaders ?? {};
-  const fromMulti = Object.entries(multi)
-    .filter(([key]) => key.toLowerCase() === wanted)
-    .flatMap(([, values]) => (Array.isArray(values) ? values : []))
-    .filter((value): value is string => typeof value === 'string');
-  if (fromMulti.length > 0) return joinDistinct(fromMulti);
+  const multi = (event as APIGatewayProxyEvent).multiValueHeaders;
+  if (multi) {
+    const values: string[] = [];
+    for (const key of Object.keys(multi)) {
+      const list = multi[key];
+      if (key.toLowerCase() !== wanted || !Array.isArray(list)) continue;
+      for (const value of list) if (typeof value === 'string') values.push(value);
+    }
+    if (values.length > 0) return joinDistinct(values);
+  }
 
-  const fromHeaders = Object.entries(event.headers ?? {})
-    .filter(([key, value]) => key.toLowerCase() === wanted && typeof value === 'string')
-    .map(([, value]) => value as string);
+  // One pass, and a list only when the name repeats: this runs per request.
+  const headers = event.headers ?? {};
+  let first: string | undefined;
+  let all: string[] | undefined;
+  for (const key of Object.keys(headers)) {
+    const value = headers[key];
+    if (typeof value !== 'string' || key.toLowerCase() !== wanted) continue;
+    if (first === undefined) first = value;
+    else (all ??= [first]).push(value);
+  }
 
-  return fromHeaders.length > 0 ? joinDistinct(fromHeaders) : undefined;
+  return all ? joinDistinct(all) : first;
 }
 
 /** One value per distinct field: a header listed under two spellings counts once. */

@@ -6,7 +6,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { PermanentFailureError, WebhookRejectedError } from '../core/errors';
 import { DeadLetters, LargeBodyStore } from '../core/ports';
 import { parseStripeEvent } from '../core/stripe-event';
-import { decodeQueueMessage } from '../adapters/queue-message';
+import { ATTR, decodeQueueMessage } from '../adapters/queue-message';
 import { ProcessDeps, processEvent } from '../service/process-event';
 import { Telemetry } from './telemetry';
 
@@ -30,12 +30,16 @@ export function createMapperHandler(deps: MapperDeps) {
 
   async function handleRecord(record: SQSRecord): Promise<void> {
     const attributes = attributesOf(record);
-    let eventId = attributes['stripe-event-id'];
+    let eventId = attributes[ATTR.eventId];
     try {
       const { text } = await decodeQueueMessage({ body: record.body, attributes }, deps.largeBodies);
       const event = parseStripeEvent(text);
       eventId = event.id;
-      const result = await processEvent(event, deps);
+      const receivedAt = Number(attributes[ATTR.receivedAt]);
+      const result = await processEvent(event, deps, {
+        ...(Number.isFinite(receivedAt) ? { receivedAt } : {}),
+        receiveCount: Number(record.attributes.ApproximateReceiveCount),
+      });
       telemetry.processed(result.status, result.record);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
@@ -48,7 +52,10 @@ export function createMapperHandler(deps: MapperDeps) {
         body: record.body,
         attributes,
         groupId: record.attributes.MessageGroupId ?? eventId ?? record.messageId,
-        dedupeId: record.attributes.MessageDeduplicationId ?? eventId ?? record.messageId,
+        // Unique per queue message: reusing the event id would let SQS drop a second
+        // dead-lettering of the same event within five minutes, after which the
+        // source message is deleted and the event lost.
+        dedupeId: `${eventId ?? 'unknown'}:${record.messageId}`,
         reason,
       });
       telemetry.failed('dead_lettered', { eventId, reason });

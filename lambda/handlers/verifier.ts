@@ -3,6 +3,7 @@ import { RawBodyRequiredError, RejectionReason, WebhookRejectedError } from '../
 import { EventQueue, QueuedEvent, SigningSecrets } from '../core/ports';
 import {
   DEFAULT_TOLERANCE_SECONDS,
+  SignatureHeader,
   VerifiedSignature,
   parseSignatureHeader,
   verifyStripeSignature,
@@ -89,12 +90,14 @@ export function createVerifierHandler(deps: VerifierDeps) {
       body = rawBodyOf(request);
       const header = headerOf(request, 'stripe-signature');
       // Header faults are answered before the secrets are read at all.
-      parseSignatureHeader(header);
+      const parsedHeader = parseSignatureHeader(header);
 
       const secrets = await currentSecrets();
       if (!secrets) return respond(503, { error: 'temporarily_unavailable' });
 
-      const verified = await check(body, header, secrets);
+      // API Gateway's text is what the bytes decode to: no second decoding.
+      const text = request.isBase64Encoded === true ? undefined : (request.body ?? undefined);
+      const verified = await check(body, text, parsedHeader, secrets);
       accepted = { event: parseStripeEvent(verified.text), verified };
     } catch (error) {
       if (!(error instanceof WebhookRejectedError)) throw error;
@@ -139,10 +142,16 @@ export function createVerifierHandler(deps: VerifierDeps) {
    * Verifies with the cached secrets and, when no secret matches (a roll
    * since the cache filled), once more after one rate-limited refresh.
    */
-  async function check(body: Buffer, header: string | undefined, secrets: readonly string[]) {
+  async function check(
+    body: Buffer,
+    text: string | undefined,
+    header: SignatureHeader,
+    secrets: readonly string[],
+  ) {
     const attempt = (list: readonly string[]) =>
       verifyStripeSignature({
         rawBody: body,
+        text,
         header,
         secrets: list,
         toleranceSeconds: tolerance,

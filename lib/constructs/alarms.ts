@@ -151,8 +151,9 @@ export class Alarms extends Construct {
       description:
         'Stripe events are in the dead-letter queue: they failed every retry or the mapper ' +
         'rejected them as permanent. Read the mapper logs for their event ids, fix the ' +
-        'mapping, data or Knock problem, then redrive the DLQ to the main queue (SQS ' +
-        'console: Start DLQ redrive). Messages leave the DLQ after 14 days.',
+        'mapping, data or Knock problem, then redrive with `npm run events -- redrive ' +
+        '--env <env>`, which also reopens each event in the event log (a plain SQS console ' +
+        'redrive would see them as finished and drop them). Messages leave the DLQ after 14 days.',
     });
 
     const queueAgeSeconds = props.queueAgeAlarmSeconds ?? 300;

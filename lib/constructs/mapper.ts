@@ -111,6 +111,8 @@ export class Mapper extends Construct {
         DEDUPE_TTL_HOURS: String(props.dedupeTtlHours ?? 24),
         EVENT_LOG_RETENTION_DAYS: String(props.eventLogRetentionDays ?? 30),
         MAPPING_CACHE_SECONDS: String(props.mappingCacheSeconds ?? 60),
+        // The Knock client paces each container to its share of Knock's limits.
+        MAPPER_MAX_CONCURRENCY: String(props.maxConcurrency ?? 2),
       },
     });
     this.grantMapper(props);

@@ -460,7 +460,7 @@ describe('ingress through the local pipeline', () => {
       await verifierAt(acceptedAt, 'deadLetterQueue')(deliveryAt(event.text, Math.floor(acceptedAt / 1000)));
 
       // Act
-      const moved = pipeline.redrive();
+      const moved = await pipeline.redrive();
       await pipeline.drained();
 
       // Assess

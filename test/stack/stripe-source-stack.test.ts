@@ -426,6 +426,7 @@ describe.each(ENVIRONMENT_NAMES)('StripeSource-%s', (name) => {
         DEDUPE_TTL_HOURS: String(config.dedupeTtlHours),
         EVENT_LOG_RETENTION_DAYS: String(config.eventLogRetentionDays),
         MAPPING_CACHE_SECONDS: String(config.mappingCacheSeconds),
+        MAPPER_MAX_CONCURRENCY: String(config.mapperMaxConcurrency),
         POWERTOOLS_SERVICE_NAME: 'stripe-source-mapper',
         POWERTOOLS_METRICS_NAMESPACE: `StripeSource/${name}`,
         STAGE: name,
