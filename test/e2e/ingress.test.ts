@@ -1,17 +1,12 @@
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { QueueMessage, encodeQueueMessage, ATTR } from '../../lambda/adapters/queue-message';
-import { StaticSigningSecrets } from '../../lambda/adapters/signing-secrets';
-import { PlannedAction } from '../../lambda/core/mapping/plan';
 import { Mapping } from '../../lambda/core/mapping/types';
-import { ActionOutcome, EventRecord, KnockActions } from '../../lambda/core/ports';
-import { GatewayEvent } from '../../lambda/handlers/gateway-request';
-import { Telemetry } from '../../lambda/handlers/telemetry';
-import { createVerifierHandler } from '../../lambda/handlers/verifier';
 import { LocalPipeline, startLocalPipeline } from '../../local/pipeline';
 import { sendSigned } from '../../tools/send-event';
+import { teamFixture } from '../support/fixtures';
+import { defaultMappings } from '../support/mappings';
+import { RecordingKnock } from '../support/recording-knock';
+import { RecordingTelemetry } from '../support/recording-telemetry';
+import { signedHttpApiDelivery, v1Signature, verifierHarness } from '../support/verifier-harness';
 
 /**
  * The ingress cases through the whole local pipeline: a real HTTP request
@@ -24,13 +19,9 @@ const CURRENT_SECRET = 'whsec_e2e_current_secret_55555555';
 const JUNK_V0 = '63f3a72374a733066c4be69ed7f8e5ac85c22c9f0a6a612ab9a025a9e4ee7eef';
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
-const ROOT = join(__dirname, '..', '..');
-const DEFAULT_MAPPINGS = (
-  JSON.parse(readFileSync(join(ROOT, 'mappings', 'default.json'), 'utf8')) as { mappings: Mapping[] }
-).mappings;
 
 /** The default mappings, with the customer's description also sent to Knock. */
-const MAPPINGS: Mapping[] = DEFAULT_MAPPINGS.map((m) =>
+const MAPPINGS: Mapping[] = defaultMappings().map((m) =>
   m.id === 'customer-created-identify'
     ? {
         ...m,
@@ -42,12 +33,8 @@ const MAPPINGS: Mapping[] = DEFAULT_MAPPINGS.map((m) =>
     : m,
 );
 
-function fixture(type: string, version: string): string {
-  return readFileSync(join(ROOT, 'fixtures', 'events', type, `${version}.json`), 'utf8');
-}
-
-const CUSTOMER_CREATED = fixture('customer.created', '2025-10-29.clover');
-const INVOICE_PAID = fixture('invoice.paid', '2025-03-31.basil');
+const CUSTOMER_CREATED = teamFixture('customer.created', '2025-10-29.clover').text;
+const INVOICE_PAID = teamFixture('invoice.paid', '2025-03-31.basil').text;
 
 let sequence = 0;
 
@@ -84,7 +71,7 @@ function multiByteEvent() {
 }
 
 function v1(body: string | Buffer, t: number, secret = CURRENT_SECRET): string {
-  return createHmac('sha256', secret).update(`${t}.`).update(body).digest('hex');
+  return v1Signature(body, t, secret);
 }
 
 function nowSeconds(): number {
@@ -99,47 +86,6 @@ async function post(url: string, body: string | Buffer, headers: Record<string, 
   });
 
   return { status: response.status, text: await response.text() };
-}
-
-class RecordingKnock implements KnockActions {
-  readonly actions: PlannedAction[] = [];
-
-  async perform(action: PlannedAction): Promise<ActionOutcome> {
-    this.actions.push(action);
-
-    return { status: 'done', httpStatus: 200 };
-  }
-
-  for(eventId: string): PlannedAction[] {
-    return this.actions.filter((a) => a.idempotencyKey.includes(`:${eventId}:`));
-  }
-}
-
-class RecordingTelemetry implements Telemetry {
-  readonly calls: { kind: string; detail: Record<string, unknown> }[] = [];
-
-  accepted(fields: Parameters<Telemetry['accepted']>[0]): void {
-    this.calls.push({ kind: 'accepted', detail: fields });
-  }
-  rejected(reason: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'rejected', detail: { ...fields, reason } });
-  }
-  processed(outcome: string, record: EventRecord): void {
-    this.calls.push({ kind: 'processed', detail: { outcome, eventId: record.eventId, status: record.status } });
-  }
-  failed(disposition: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'failed', detail: { disposition, ...fields } });
-  }
-  warn(message: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'warn', detail: { message, ...fields } });
-  }
-  error(message: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'error', detail: { message, ...fields } });
-  }
-
-  about(eventId: string) {
-    return this.calls.filter((c) => c.detail.eventId === eventId);
-  }
 }
 
 describe('ingress through the local pipeline', () => {
@@ -406,8 +352,7 @@ describe('ingress through the local pipeline', () => {
      * queue) and the pipeline's mapper handles it now, with today's clock.
      */
     function verifierAt(clockMs: number, target: 'queue' | 'deadLetterQueue') {
-      return createVerifierHandler({
-        secrets: new StaticSigningSecrets(CURRENT_SECRET),
+      const { verify } = verifierHarness(CURRENT_SECRET, {
         queue: {
           enqueue: async (queued) => {
             const message: QueueMessage = await encodeQueueMessage(queued, undefined);
@@ -415,21 +360,14 @@ describe('ingress through the local pipeline', () => {
             else pipeline.deadLetterQueue.send({ ...message, dedupeId: `${message.dedupeId}:dlq` });
           },
         },
-        telemetry: new RecordingTelemetry(),
         now: () => clockMs,
       });
+
+      return verify;
     }
 
-    function deliveryAt(text: string, t: number): GatewayEvent {
-      return {
-        version: '2.0',
-        routeKey: 'POST /webhooks/stripe',
-        rawPath: '/webhooks/stripe',
-        headers: { 'stripe-signature': `t=${t},v1=${v1(text, t)}` },
-        requestContext: {} as APIGatewayProxyEventV2['requestContext'],
-        body: Buffer.from(text, 'utf8').toString('base64'),
-        isBase64Encoded: true,
-      } as unknown as APIGatewayProxyEventV2;
+    function deliveryAt(text: string, t: number) {
+      return signedHttpApiDelivery(text, CURRENT_SECRET, t);
     }
 
     it.each([

@@ -1,7 +1,7 @@
 import { Message } from '@aws-sdk/client-sqs';
 import { redriveDeadLetters } from '../support/dlq-redrive';
 import { TestEvent, fixtureEvent } from '../support/event-bodies';
-import { KnockStandIn, startKnockStandIn } from '../support/knock-stand-in';
+import { useKnockStandIn } from '../support/knock-stand-in';
 import { uniqueName, useMoto } from '../support/moto';
 import { MotoPipeline, buildMotoPipeline } from '../support/moto-pipeline';
 import { signedDelivery } from '../support/signed-delivery';
@@ -16,15 +16,7 @@ import { receiveMessages } from '../support/sqs-event-source';
 
 const MAX_RECEIVE_COUNT = 3;
 const moto = useMoto();
-let knock: KnockStandIn;
-
-beforeAll(async () => {
-  knock = await startKnockStandIn();
-});
-
-afterAll(async () => {
-  await knock.stop();
-});
+const knock = useKnockStandIn();
 
 /** Knock answers `status` for requests about `failing`'s customer and 200 otherwise. */
 function knockFailsFor(failing: TestEvent, status: number): void {
@@ -50,11 +42,19 @@ function attributesOf(message: Message): Record<string, string | undefined> {
   );
 }
 
-/** Two customers' events: one whose Knock call fails, one that succeeds. */
-async function deliverPair(
-  pipeline: MotoPipeline,
+/**
+ * A pipeline whose queue dead-letters after `MAX_RECEIVE_COUNT` receives,
+ * with two customers' events verified onto it: one whose Knock call will
+ * be answered `status`, one that succeeds.
+ */
+async function pipelineWithFailingPair(
   prefix: string,
-): Promise<{ failing: TestEvent; healthy: TestEvent }> {
+  status: number,
+): Promise<{ pipeline: MotoPipeline; failing: TestEvent; healthy: TestEvent }> {
+  const pipeline = await buildMotoPipeline(moto.aws, {
+    knock,
+    maxReceiveCount: MAX_RECEIVE_COUNT,
+  });
   const failing = fixtureEvent(
     'customer.created',
     '2025-10-29.clover',
@@ -66,22 +66,21 @@ async function deliverPair(
       (await pipeline.verify(signedDelivery(event.text, pipeline.signingSecret))).statusCode,
     ).toBe(200);
   }
+  knockFailsFor(failing, status);
 
-  return { failing, healthy };
+  return { pipeline, failing, healthy };
 }
 
 describe('dead letters on a real FIFO queue', () => {
   it('retries a transient failure maxReceiveCount times, then SQS moves it to the DLQ', async () => {
-    const pipeline = await buildMotoPipeline(moto.aws, {
-      knock,
-      maxReceiveCount: MAX_RECEIVE_COUNT,
-    });
-    const { failing, healthy } = await deliverPair(pipeline, 'transient');
-    knockFailsFor(failing, 500);
+    // Prepare
+    const { pipeline, failing, healthy } = await pipelineWithFailingPair('transient', 500);
 
+    // Act
     await pipeline.eventSource.drain();
     const [dead, ...moreDead] = await peek(pipeline.queues.dlqUrl);
 
+    // Assess
     expect(requestsFor(failing)).toBe(MAX_RECEIVE_COUNT);
     expect(requestsFor(healthy)).toBe(1);
     expect(await peek(pipeline.queues.queueUrl)).toEqual([]);
@@ -103,20 +102,17 @@ describe('dead letters on a real FIFO queue', () => {
   });
 
   it('processes a redriven message once the fault is gone', async () => {
-    const pipeline = await buildMotoPipeline(moto.aws, {
-      knock,
-      maxReceiveCount: MAX_RECEIVE_COUNT,
-    });
-    const { failing } = await deliverPair(pipeline, 'redrive');
-    knockFailsFor(failing, 503);
+    // Prepare
+    const { pipeline, failing } = await pipelineWithFailingPair('redrive', 503);
     await pipeline.eventSource.drain();
     expect(await peek(pipeline.queues.dlqUrl)).toHaveLength(1);
     knock.respondWith(() => ({ status: 200 }));
 
+    // Act
     const redrive = await redriveDeadLetters(moto.aws.sqs, pipeline.queues);
     await pipeline.eventSource.drain();
 
-    // moto 5.2 has no StartMessageMoveTask; on AWS the same helper uses it.
+    // Assess: moto 5.2 has no StartMessageMoveTask; on AWS the same helper uses it.
     expect(redrive).toEqual({ method: 'receive-and-send', moved: 1 });
     expect(requestsFor(failing)).toBe(MAX_RECEIVE_COUNT + 1);
     expect(
@@ -134,16 +130,14 @@ describe('dead letters on a real FIFO queue', () => {
   });
 
   it('moves a permanent failure to the DLQ at once with its reason', async () => {
-    const pipeline = await buildMotoPipeline(moto.aws, {
-      knock,
-      maxReceiveCount: MAX_RECEIVE_COUNT,
-    });
-    const { failing, healthy } = await deliverPair(pipeline, 'permanent');
-    knockFailsFor(failing, 400);
+    // Prepare
+    const { pipeline, failing, healthy } = await pipelineWithFailingPair('permanent', 400);
 
+    // Act
     await pipeline.eventSource.drain();
     const [dead, ...moreDead] = await peek(pipeline.queues.dlqUrl);
 
+    // Assess
     expect(requestsFor(failing)).toBe(1);
     expect(requestsFor(healthy)).toBe(1);
     expect(await peek(pipeline.queues.queueUrl)).toEqual([]);
@@ -166,19 +160,16 @@ describe('dead letters on a real FIFO queue', () => {
   });
 
   it('takes a plain SQS redrive of a permanent failure for a duplicate and sends nothing', async () => {
-    const pipeline = await buildMotoPipeline(moto.aws, {
-      knock,
-      maxReceiveCount: MAX_RECEIVE_COUNT,
-    });
-    const { failing } = await deliverPair(pipeline, 'console');
-    knockFailsFor(failing, 400);
+    // Prepare
+    const { pipeline, failing } = await pipelineWithFailingPair('console', 400);
     await pipeline.eventSource.drain();
     knock.respondWith(() => ({ status: 200 }));
 
+    // Act
     await redriveDeadLetters(moto.aws.sqs, pipeline.queues);
     await pipeline.eventSource.drain();
 
-    // What the SQS console's "Start DLQ redrive" amounts to: the record says
+    // Assess: what the SQS console's "Start DLQ redrive" amounts to: the record says
     // dead_lettered, so the message is dropped as a duplicate. A replay must
     // reopen the record first (next test).
     expect(requestsFor(failing)).toBe(1);
@@ -190,19 +181,17 @@ describe('dead letters on a real FIFO queue', () => {
   });
 
   it('processes a permanent failure replayed with its record reopened, once the cause is fixed', async () => {
-    const pipeline = await buildMotoPipeline(moto.aws, {
-      knock,
-      maxReceiveCount: MAX_RECEIVE_COUNT,
-    });
-    const { failing } = await deliverPair(pipeline, 'replay');
-    knockFailsFor(failing, 400);
+    // Prepare
+    const { pipeline, failing } = await pipelineWithFailingPair('replay', 400);
     await pipeline.eventSource.drain();
     knock.respondWith(() => ({ status: 200 }));
 
+    // Act
     const reopened = await pipeline.eventLog.reopen(failing.id, 'replayed by the test');
     await redriveDeadLetters(moto.aws.sqs, pipeline.queues);
     await pipeline.eventSource.drain();
 
+    // Assess
     expect(reopened).toBe('reopened');
     expect(requestsFor(failing)).toBe(2);
     expect(await pipeline.eventLog.get(failing.id)).toMatchObject({ status: 'done', replays: 1 });

@@ -7,7 +7,7 @@ import { Mapping } from '../../lambda/core/mapping/types';
 import { parseStripeEvent, summarize } from '../../lambda/core/stripe-event';
 import { messageGroupOf } from '../../lambda/service/grouping';
 import { TestEvent, fixtureEvent, largeInvoicePaid } from '../support/event-bodies';
-import { KnockStandIn, startKnockStandIn } from '../support/knock-stand-in';
+import { useKnockStandIn } from '../support/knock-stand-in';
 import { uniqueName, useMoto } from '../support/moto';
 import { MotoPipeline, buildMotoPipeline } from '../support/moto-pipeline';
 import { signedDelivery } from '../support/signed-delivery';
@@ -20,15 +20,7 @@ import { receiveMessages, toSqsRecord } from '../support/sqs-event-source';
  */
 
 const moto = useMoto();
-let knock: KnockStandIn;
-
-beforeAll(async () => {
-  knock = await startKnockStandIn();
-});
-
-afterAll(async () => {
-  await knock.stop();
-});
+const knock = useKnockStandIn();
 
 beforeEach(() => {
   knock.respondWith(() => ({ status: 200 }));

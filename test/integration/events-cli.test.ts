@@ -11,7 +11,8 @@ import { main } from '../../tools/events-cli';
 import { loadMappingFiles } from '../../tools/mapping-files';
 import { sendSigned } from '../../tools/send-event';
 import { teamFixture } from '../support/fixtures';
-import { KnockStandIn, startKnockStandIn } from '../support/knock-stand-in';
+import { useKnockStandIn } from '../support/knock-stand-in';
+import { INVOICE_PAID_IDENTIFY } from '../support/mappings';
 import { MOTO_CREDENTIALS, MOTO_REGION, motoClients, uniqueName, useMoto } from '../support/moto';
 
 /**
@@ -30,15 +31,7 @@ const ENV = {
   AWS_REGION: MOTO_REGION,
 };
 
-let knock: KnockStandIn;
-
-beforeAll(async () => {
-  knock = await startKnockStandIn();
-});
-
-afterAll(async () => {
-  await knock.stop();
-});
+const knock = useKnockStandIn();
 
 /** Runs the CLI and captures what it prints. */
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string; lines: string[] }> {
@@ -53,18 +46,7 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
 async function mappingsWithTwoActions(): Promise<Mapping[]> {
   const { mappings } = await loadMappingFiles();
 
-  return [
-    ...mappings,
-    {
-      id: 'invoice-paid-identify',
-      description: 'Remember the last paid invoice on the Knock user.',
-      enabled: true,
-      version: 1,
-      event: 'invoice.paid',
-      action: 'identify_user',
-      params: { user_id: { path: 'data.object.customer' }, properties: { last_invoice: { path: 'data.object.id' } } },
-    },
-  ];
+  return [...mappings, INVOICE_PAID_IDENTIFY];
 }
 
 /** Knock refuses one workflow (422) and accepts everything else. */

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, IncomingMessage, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { useForTestFile } from './test-file-resource';
 
 /** One request the stand-in received. */
 export interface ReceivedRequest {
@@ -69,6 +70,30 @@ export async function startKnockStandIn(): Promise<KnockStandIn> {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** A stand-in whose lifetime the test file's hooks own. */
+export type ManagedKnockStandIn = Omit<KnockStandIn, 'stop'>;
+
+/**
+ * Starts one stand-in for the test file in `beforeAll` and stops it in
+ * `afterAll`. What it answers and what it received carry over from test to
+ * test; a file that wants a fresh start sets that in its own `beforeEach`.
+ */
+export function useKnockStandIn(): ManagedKnockStandIn {
+  const started = useForTestFile('The Knock stand-in', startKnockStandIn, (knock) => knock.stop());
+
+  return {
+    get url() {
+      return started().url;
+    },
+    get requests() {
+      return started().requests;
+    },
+    respondWith(responder) {
+      started().respondWith(responder);
+    },
   };
 }
 

@@ -38,7 +38,8 @@ export interface MotoPipeline {
 
 /** Settings for `buildMotoPipeline`; each default suits a fast test. */
 export interface MotoPipelineOptions {
-  readonly knock: KnockStandIn;
+  /** Where the mapper sends its Knock calls. */
+  readonly knock: Pick<KnockStandIn, 'url'>;
   /** Seeded into the mappings table. @default the files in mappings/ */
   readonly mappings?: readonly Mapping[];
   /** @default 3 */

@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AwsClients, createAwsClients } from '../../lambda/adapters/aws-clients';
+import { useForTestFile } from './test-file-resource';
 
 /**
  * moto in server mode: one local process that answers SQS, DynamoDB,
@@ -134,24 +135,17 @@ export interface MotoContext {
  * the hook is given minutes, not the usual timeout.
  */
 export function useMoto(): MotoContext {
-  let moto: Moto | undefined;
   let aws: AwsClients | undefined;
-
-  beforeAll(async () => {
-    moto = await startMoto();
-  }, 300_000);
-
-  afterAll(async () => {
-    for (const client of [aws?.sqs, aws?.s3, aws?.secrets]) client?.destroy();
-    aws?.dynamo.destroy();
-    await moto?.stop();
-  });
-
-  const started = (): Moto => {
-    if (!moto) throw new Error('moto is not running; read the context inside a test or hook.');
-
-    return moto;
-  };
+  const started = useForTestFile(
+    'moto',
+    startMoto,
+    async (moto) => {
+      for (const client of [aws?.sqs, aws?.s3, aws?.secrets]) client?.destroy();
+      aws?.dynamo.destroy();
+      await moto.stop();
+    },
+    300_000,
+  );
 
   return {
     get endpoint() {

@@ -19,7 +19,20 @@ export type TelemetryEntry =
     }
   | { readonly kind: 'warn' | 'error'; readonly message: string; readonly fields: Fields };
 
-/** Telemetry that keeps what the handlers report, for tests to read. */
+/**
+ * One call flattened the way its log line reads: the kind, and the fields
+ * with the call's own argument (reason, outcome, disposition or message)
+ * beside them.
+ */
+export interface TelemetryCall {
+  readonly kind: TelemetryEntry['kind'];
+  readonly detail: Fields;
+}
+
+/**
+ * Telemetry that keeps what the handlers report, for tests to read: typed
+ * in `entries`, or flattened as log lines in `calls`.
+ */
 export class RecordingTelemetry implements Telemetry {
   readonly entries: TelemetryEntry[] = [];
 
@@ -47,10 +60,36 @@ export class RecordingTelemetry implements Telemetry {
     this.entries.push({ kind: 'error', message, fields });
   }
 
+  /** Every call so far, flattened as its log line reads. */
+  get calls(): TelemetryCall[] {
+    return this.entries.map(flatten);
+  }
+
+  /** The calls whose fields name this Stripe event id. */
+  about(eventId: string): TelemetryCall[] {
+    return this.calls.filter((call) => call.detail.eventId === eventId);
+  }
+
   /** The entries of one kind, narrowed to that kind. */
   of<K extends TelemetryEntry['kind']>(kind: K): Extract<TelemetryEntry, { kind: K }>[] {
     return this.entries.filter(
       (entry): entry is Extract<TelemetryEntry, { kind: K }> => entry.kind === kind,
     );
+  }
+}
+
+function flatten(entry: TelemetryEntry): TelemetryCall {
+  switch (entry.kind) {
+    case 'accepted':
+      return { kind: entry.kind, detail: entry.fields };
+    case 'rejected':
+      return { kind: entry.kind, detail: { ...entry.fields, reason: entry.reason } };
+    case 'processed':
+      return { kind: entry.kind, detail: { outcome: entry.outcome, ...entry.record } };
+    case 'failed':
+      return { kind: entry.kind, detail: { disposition: entry.disposition, ...entry.fields } };
+    case 'warn':
+    case 'error':
+      return { kind: entry.kind, detail: { message: entry.message, ...entry.fields } };
   }
 }

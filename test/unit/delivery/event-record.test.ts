@@ -50,6 +50,15 @@ function deps(
   return { ...memoryDeps({ knock }), eventLog: state.log, versions: state.versions, now: () => NOW };
 }
 
+/** A Knock that refuses the receipt once (422) and sends it the next time. */
+function knockRefusingTheReceiptOnce(): ScriptedKnock {
+  return new ScriptedKnock().script(
+    'invoice-paid-notify',
+    new KnockRejectedError('Knock answered 422', { httpStatus: 422, calls: 1 }),
+    { status: 'done', httpStatus: 200 },
+  );
+}
+
 describe('the event log', () => {
   it('records a processed event with its arrival, mappings, each resolved request and Knock answer', async () => {
     const state = await stateTable();
@@ -178,11 +187,7 @@ describe('the event log', () => {
   describe('reopening for a replay', () => {
     it('makes a dead-lettered event processable again and keeps its done actions', async () => {
       const state = await stateTable();
-      const knock = new ScriptedKnock().script(
-        'invoice-paid-notify',
-        new KnockRejectedError('Knock answered 422', { httpStatus: 422, calls: 1 }),
-        { status: 'done', httpStatus: 200 },
-      );
+      const knock = knockRefusingTheReceiptOnce();
       const event = invoicePaid('cus_rec', 'in_rec6');
       await processEvent(event, deps(state, knock)).catch(() => undefined);
 
@@ -262,11 +267,7 @@ describe('the event log', () => {
 
   it('keeps counters the log adapter added when the mapper rewrites the record', async () => {
     const state = await stateTable();
-    const knock = new ScriptedKnock().script(
-      'invoice-paid-notify',
-      new KnockRejectedError('Knock answered 422', { httpStatus: 422, calls: 1 }),
-      { status: 'done', httpStatus: 200 },
-    );
+    const knock = knockRefusingTheReceiptOnce();
     const event = invoicePaid('cus_rec', 'in_rec8');
     await processEvent(event, deps(state, knock)).catch(() => undefined);
     await processEvent(event, deps(state, knock));

@@ -9,17 +9,9 @@ import {
 import { buildRequest } from '../../../lambda/core/mapping/actions';
 import { PlannedAction } from '../../../lambda/core/mapping/plan';
 import { ActionKind } from '../../../lambda/core/mapping/types';
-import { KnockStandIn, Responder, startKnockStandIn } from '../../support/knock-stand-in';
+import { Responder, useKnockStandIn } from '../../support/knock-stand-in';
 
-let knock: KnockStandIn;
-
-beforeAll(async () => {
-  knock = await startKnockStandIn();
-});
-
-afterAll(async () => {
-  await knock.stop();
-});
+const knock = useKnockStandIn();
 
 beforeEach(() => {
   knock.requests.length = 0;

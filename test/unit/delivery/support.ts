@@ -3,6 +3,7 @@ import { PlannedAction } from '../../../lambda/core/mapping/plan';
 import { Mapping } from '../../../lambda/core/mapping/types';
 import { ActionOutcome, EventLog, EventRecord, MappingSource } from '../../../lambda/core/ports';
 import { StripeEvent } from '../../../lambda/core/stripe-event';
+import { INVOICE_PAID_IDENTIFY } from '../../support/mappings';
 import { AppliedVersion, ObjectFingerprint } from '../../../lambda/service/ordering';
 import { KnockPerformer, ProcessDeps, VersionStore } from '../../../lambda/service/process-event';
 
@@ -145,15 +146,7 @@ const identify = (id: string, event: string): Mapping => ({
 export const MAPPINGS: readonly Mapping[] = [
   identify('customer-created-identify', 'customer.created'),
   identify('customer-updated-identify', 'customer.updated'),
-  {
-    id: 'invoice-paid-identify',
-    description: 'Remember the last paid invoice on the Knock user.',
-    enabled: true,
-    version: 1,
-    event: 'invoice.paid',
-    action: 'identify_user',
-    params: { user_id: { path: 'data.object.customer' }, properties: { last_invoice: { path: 'data.object.id' } } },
-  },
+  INVOICE_PAID_IDENTIFY,
   {
     id: 'invoice-paid-notify',
     description: 'Send a receipt.',

@@ -1,7 +1,4 @@
-import type { APIGatewayProxyEventV2, SQSEvent } from 'aws-lambda';
-import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import type { SQSEvent } from 'aws-lambda';
 import { MemoryLargeBodyStore } from '../../../lambda/adapters/large-bodies';
 import {
   ATTR,
@@ -10,40 +7,34 @@ import {
   SQS_MAX_MESSAGE_BYTES,
   encodeQueueMessage,
 } from '../../../lambda/adapters/queue-message';
-import { StaticSigningSecrets } from '../../../lambda/adapters/signing-secrets';
-import { PlannedAction } from '../../../lambda/core/mapping/plan';
-import { Mapping } from '../../../lambda/core/mapping/types';
 import {
-  ActionOutcome,
   DeadLetters,
   EventLog,
   EventQueue,
   EventRecord,
-  KnockActions,
   ObjectVersions,
   QueuedEvent,
 } from '../../../lambda/core/ports';
 import { GatewayEvent } from '../../../lambda/handlers/gateway-request';
 import { createMapperHandler } from '../../../lambda/handlers/mapper';
-import { Telemetry } from '../../../lambda/handlers/telemetry';
-import { VerifierDeps, createVerifierHandler } from '../../../lambda/handlers/verifier';
 import { AcceptedModes } from '../../../lambda/service/process-event';
+import { teamFixture } from '../../support/fixtures';
+import { defaultMappings } from '../../support/mappings';
+import { RecordingKnock } from '../../support/recording-knock';
+import { RecordingTelemetry } from '../../support/recording-telemetry';
+import {
+  NOW_MS,
+  VerifierOverrides,
+  signedHttpApiDelivery,
+  verifierHarness,
+} from '../../support/verifier-harness';
 
 const SECRET = 'whsec_hand_off_unit_secret_3333333';
-const NOW_MS = 1_764_000_000_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
-const ROOT = join(__dirname, '..', '..', '..');
-const MAPPINGS = (
-  JSON.parse(readFileSync(join(ROOT, 'mappings', 'default.json'), 'utf8')) as { mappings: Mapping[] }
-).mappings;
-
-function fixture(type: string, version: string): string {
-  return readFileSync(join(ROOT, 'fixtures', 'events', type, `${version}.json`), 'utf8');
-}
-
-const INVOICE_PAID = fixture('invoice.paid', '2025-03-31.basil');
-const CUSTOMER_CREATED = fixture('customer.created', '2025-10-29.clover');
+const MAPPINGS = defaultMappings();
+const INVOICE_PAID = teamFixture('invoice.paid', '2025-03-31.basil').text;
+const CUSTOMER_CREATED = teamFixture('customer.created', '2025-10-29.clover').text;
 
 /** The invoice.paid fixture grown past 1.5 MB with invoice lines (multi-byte text included). */
 function largeInvoiceText(): string {
@@ -65,43 +56,8 @@ function withMode(text: string, livemode: boolean): string {
   return JSON.stringify({ ...(JSON.parse(text) as object), livemode }, null, 2);
 }
 
-function signed(text: string, nowMs = NOW_MS): GatewayEvent {
-  const bytes = Buffer.from(text, 'utf8');
-  const t = Math.floor(nowMs / 1000);
-  const v1 = createHmac('sha256', SECRET).update(`${t}.`).update(bytes).digest('hex');
-
-  return {
-    version: '2.0',
-    routeKey: 'POST /webhooks/stripe',
-    rawPath: '/webhooks/stripe',
-    headers: { 'stripe-signature': `t=${t},v1=${v1}` },
-    requestContext: {} as APIGatewayProxyEventV2['requestContext'],
-    body: bytes.toString('base64'),
-    isBase64Encoded: true,
-  } as unknown as APIGatewayProxyEventV2;
-}
-
-class RecordingTelemetry implements Telemetry {
-  readonly calls: { kind: string; detail: Record<string, unknown> }[] = [];
-
-  accepted(fields: Parameters<Telemetry['accepted']>[0]): void {
-    this.calls.push({ kind: 'accepted', detail: fields });
-  }
-  rejected(reason: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'rejected', detail: { ...fields, reason } });
-  }
-  processed(outcome: string, record: EventRecord): void {
-    this.calls.push({ kind: 'processed', detail: { outcome, record } });
-  }
-  failed(disposition: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'failed', detail: { disposition, ...fields } });
-  }
-  warn(message: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'warn', detail: { message, ...fields } });
-  }
-  error(message: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'error', detail: { message, ...fields } });
-  }
+function signed(text: string): GatewayEvent {
+  return signedHttpApiDelivery(text, SECRET);
 }
 
 /** The queue as the Lambda and the local run build it: encoded messages, large bodies stored. */
@@ -111,16 +67,6 @@ class EncodingQueue implements EventQueue {
 
   async enqueue(event: QueuedEvent): Promise<void> {
     this.messages.push(await encodeQueueMessage(event, this.largeBodies));
-  }
-}
-
-class RecordingKnock implements KnockActions {
-  readonly actions: PlannedAction[] = [];
-
-  async perform(action: PlannedAction): Promise<ActionOutcome> {
-    this.actions.push(action);
-
-    return { status: 'done', httpStatus: 200 };
   }
 }
 
@@ -149,18 +95,9 @@ class MemoryVersions implements ObjectVersions {
   }
 }
 
-function verifier(queue: EventQueue, overrides: Partial<VerifierDeps> = {}) {
-  const telemetry = new RecordingTelemetry();
-  const verify = createVerifierHandler({
-    secrets: new StaticSigningSecrets(SECRET),
-    queue,
-    telemetry,
-    now: () => NOW_MS,
-    enqueueRetryDelayMs: 1,
-    ...overrides,
-  });
-
-  return { verify, telemetry };
+/** The verifier in front of `queue`, retrying a failed hand-off at once. */
+function verifier<Q extends EventQueue>(queue: Q, overrides: VerifierOverrides = {}) {
+  return verifierHarness(SECRET, { enqueueRetryDelayMs: 1, ...overrides, queue });
 }
 
 /** The mapper Lambda with in-memory stores, its clock set by the test. */

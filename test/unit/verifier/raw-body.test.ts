@@ -1,22 +1,18 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
-import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { StaticSigningSecrets } from '../../../lambda/adapters/signing-secrets';
 import { RawBodyRequiredError, WebhookRejectedError } from '../../../lambda/core/errors';
-import { EventQueue, EventRecord, QueuedEvent } from '../../../lambda/core/ports';
 import { verifyStripeSignature } from '../../../lambda/core/signature';
 import { parseStripeEvent } from '../../../lambda/core/stripe-event';
 import { GatewayEvent, rawBodyOf } from '../../../lambda/handlers/gateway-request';
-import { Telemetry } from '../../../lambda/handlers/telemetry';
-import { createVerifierHandler } from '../../../lambda/handlers/verifier';
+import { teamFixture } from '../../support/fixtures';
+import {
+  NOW_MS,
+  httpApiGatewayEvent,
+  restApiGatewayEvent,
+  signatureHeader,
+  verifierHarness,
+} from '../../support/verifier-harness';
 
 const SECRET = 'whsec_raw_body_unit_secret';
-const NOW_MS = 1_764_000_000_000;
 const T = NOW_MS / 1000;
-const FIXTURE = join(
-  __dirname, '..', '..', '..', 'fixtures', 'events', 'customer.created', '2025-10-29.clover.json',
-);
 
 /**
  * The event of the issue: pretty-printed (2-space indent, `\n`), its
@@ -24,16 +20,15 @@ const FIXTURE = join(
  * the six ASCII characters `\u00e9` as a JSON escape.
  */
 function multiByteEventText(): string {
-  const event = JSON.parse(readFileSync(FIXTURE, 'utf8')) as { data: { object: Record<string, unknown> } };
+  const fixture = teamFixture('customer.created', '2025-10-29.clover');
+  const event = JSON.parse(fixture.text) as { data: { object: Record<string, unknown> } };
   event.data.object.description = 'Caf@E9@ \u{1F600} \u6F22';
 
   return JSON.stringify(event, null, 2).replace('@E9@', '\\u00e9');
 }
 
-function headerFor(bytes: Uint8Array, t = T, secret = SECRET): string {
-  const v1 = createHmac('sha256', secret).update(`${t}.`).update(bytes).digest('hex');
-
-  return `t=${t},v1=${v1}`;
+function headerFor(bytes: Uint8Array): string {
+  return signatureHeader(bytes, T, SECRET);
 }
 
 /** The signature check with this file's secret, tolerance and clock. */
@@ -41,81 +36,29 @@ function verifyBytes(rawBody: Uint8Array, header: string) {
   return verifyStripeSignature({ rawBody, header, secrets: [SECRET], toleranceSeconds: 300, nowMs: NOW_MS });
 }
 
+const CONTENT_TYPE = 'application/json; charset=utf-8';
+
+/** A REST API (payload 1.0) delivery with the headers API Gateway passes on. */
 function restApiEvent(body: unknown, header: string, isBase64Encoded = false): GatewayEvent {
-  return {
-    resource: '/webhooks/stripe',
-    path: '/webhooks/stripe',
-    httpMethod: 'POST',
-    headers: { 'Content-Type': 'application/json; charset=utf-8', 'Stripe-Signature': header },
-    multiValueHeaders: {
-      'Content-Type': ['application/json; charset=utf-8'],
-      'Stripe-Signature': [header],
-    },
-    queryStringParameters: null,
-    multiValueQueryStringParameters: null,
-    pathParameters: null,
-    stageVariables: null,
-    requestContext: {} as APIGatewayProxyEvent['requestContext'],
+  return restApiGatewayEvent({
     body,
+    headers: { 'Content-Type': CONTENT_TYPE, 'Stripe-Signature': header },
+    multiValueHeaders: { 'Content-Type': [CONTENT_TYPE], 'Stripe-Signature': [header] },
     isBase64Encoded,
-  } as unknown as APIGatewayProxyEvent;
+  });
 }
 
+/** An HTTP API (payload 2.0) delivery with the headers API Gateway passes on. */
 function httpApiEvent(body: unknown, header: string, isBase64Encoded = false): GatewayEvent {
-  return {
-    version: '2.0',
-    routeKey: 'POST /webhooks/stripe',
-    rawPath: '/webhooks/stripe',
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json; charset=utf-8', 'stripe-signature': header },
-    requestContext: {} as APIGatewayProxyEventV2['requestContext'],
+  return httpApiGatewayEvent({
     body,
+    headers: { 'content-type': CONTENT_TYPE, 'stripe-signature': header },
     isBase64Encoded,
-  } as unknown as APIGatewayProxyEventV2;
-}
-
-class RecordingQueue implements EventQueue {
-  readonly events: QueuedEvent[] = [];
-
-  async enqueue(event: QueuedEvent): Promise<void> {
-    this.events.push(event);
-  }
-}
-
-class RecordingTelemetry implements Telemetry {
-  readonly calls: { kind: string; detail: unknown }[] = [];
-
-  accepted(fields: Parameters<Telemetry['accepted']>[0]): void {
-    this.calls.push({ kind: 'accepted', detail: fields });
-  }
-  rejected(reason: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'rejected', detail: { ...fields, reason } });
-  }
-  processed(outcome: string, record: EventRecord): void {
-    this.calls.push({ kind: 'processed', detail: { outcome, record } });
-  }
-  failed(disposition: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'failed', detail: { disposition, ...fields } });
-  }
-  warn(message: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'warn', detail: { message, ...fields } });
-  }
-  error(message: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'error', detail: { message, ...fields } });
-  }
+  });
 }
 
 function verifier() {
-  const queue = new RecordingQueue();
-  const telemetry = new RecordingTelemetry();
-  const verify = createVerifierHandler({
-    secrets: new StaticSigningSecrets(SECRET),
-    queue,
-    telemetry,
-    now: () => NOW_MS,
-  });
-
-  return { verify, queue, telemetry };
+  return verifierHarness(SECRET);
 }
 
 describe('the verifier reads the exact bytes Stripe signed', () => {

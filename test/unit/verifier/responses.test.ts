@@ -1,87 +1,38 @@
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { StaticSigningSecrets } from '../../../lambda/adapters/signing-secrets';
-import { EventQueue, EventRecord, QueuedEvent, SigningSecrets } from '../../../lambda/core/ports';
+import { SigningSecrets } from '../../../lambda/core/ports';
 import { GatewayEvent } from '../../../lambda/handlers/gateway-request';
-import { Telemetry } from '../../../lambda/handlers/telemetry';
-import { VerifierDeps, createVerifierHandler } from '../../../lambda/handlers/verifier';
+import { teamFixture } from '../../support/fixtures';
+import {
+  NOW_MS,
+  VerifierOverrides,
+  httpApiGatewayEvent,
+  signedHttpApiDelivery,
+  v1Signature,
+  verifierHarness,
+} from '../../support/verifier-harness';
 
 const SECRET = 'whsec_responses_unit_secret_Zq9X';
-const NOW_MS = 1_764_000_000_000;
 const T = NOW_MS / 1000;
-const FIXTURE = join(
-  __dirname, '..', '..', '..', 'fixtures', 'events', 'invoice.payment_failed', '2025-10-29.clover.json',
-);
-const TEXT = readFileSync(FIXTURE, 'utf8');
+const TEXT = teamFixture('invoice.payment_failed', '2025-10-29.clover').text;
 const EVENT_ID = (JSON.parse(TEXT) as { id: string }).id;
 
 function v1(body: string | Buffer, t = T, secret = SECRET): string {
-  return createHmac('sha256', secret).update(`${t}.`).update(body).digest('hex');
+  return v1Signature(body, t, secret);
 }
 
 function request(body: unknown, header: string | undefined, isBase64Encoded = false): GatewayEvent {
-  return {
-    version: '2.0',
-    routeKey: 'POST /webhooks/stripe',
-    rawPath: '/webhooks/stripe',
-    headers: header === undefined ? {} : { 'stripe-signature': header },
-    requestContext: {} as APIGatewayProxyEventV2['requestContext'],
+  return httpApiGatewayEvent({
     body,
+    headers: header === undefined ? {} : { 'stripe-signature': header },
     isBase64Encoded,
-  } as unknown as APIGatewayProxyEventV2;
+  });
 }
 
 function signed(body: string | Buffer, t = T): GatewayEvent {
-  const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
-
-  return request(bytes.toString('base64'), `t=${t},v1=${v1(bytes, t)}`, true);
+  return signedHttpApiDelivery(body, SECRET, t);
 }
 
-class RecordingQueue implements EventQueue {
-  readonly events: QueuedEvent[] = [];
-
-  async enqueue(event: QueuedEvent): Promise<void> {
-    this.events.push(event);
-  }
-}
-
-class RecordingTelemetry implements Telemetry {
-  readonly calls: { kind: string; detail: Record<string, unknown> }[] = [];
-
-  accepted(fields: Parameters<Telemetry['accepted']>[0]): void {
-    this.calls.push({ kind: 'accepted', detail: fields });
-  }
-  rejected(reason: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'rejected', detail: { ...fields, reason } });
-  }
-  processed(outcome: string, record: EventRecord): void {
-    this.calls.push({ kind: 'processed', detail: { outcome, record } });
-  }
-  failed(disposition: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'failed', detail: { disposition, ...fields } });
-  }
-  warn(message: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'warn', detail: { message, ...fields } });
-  }
-  error(message: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'error', detail: { message, ...fields } });
-  }
-}
-
-function verifier(overrides: Partial<VerifierDeps> = {}) {
-  const queue = new RecordingQueue();
-  const telemetry = new RecordingTelemetry();
-  const verify = createVerifierHandler({
-    secrets: new StaticSigningSecrets(SECRET),
-    queue,
-    telemetry,
-    now: () => NOW_MS,
-    ...overrides,
-  });
-
-  return { verify, queue, telemetry };
+function verifier(overrides: VerifierOverrides = {}) {
+  return verifierHarness(SECRET, overrides);
 }
 
 const event = JSON.parse(TEXT) as Record<string, unknown>;
@@ -328,7 +279,7 @@ describe('a refused delivery teaches the caller nothing and the log everything',
       },
       refresh: async () => undefined,
     };
-    const { verify, telemetry } = verifier({ secrets });
+    const { verify, telemetry } = verifierHarness(secrets);
 
     // Act
     const response = await verify(signed(TEXT));
@@ -364,7 +315,7 @@ describe('a refused delivery teaches the caller nothing and the log everything',
       },
       refresh: async () => undefined,
     };
-    const { verify, telemetry } = verifier({ secrets });
+    const { verify, telemetry } = verifierHarness(secrets);
 
     // Act
     const response = await verify(signed(TEXT));
@@ -382,7 +333,7 @@ describe('a refused delivery teaches the caller nothing and the log everything',
   it('answers an empty list of secrets with a 503, not a rejection', async () => {
     // Prepare
     const secrets: SigningSecrets = { current: async () => [], refresh: async () => undefined };
-    const { verify } = verifier({ secrets });
+    const { verify } = verifierHarness(secrets);
 
     // Act
     const response = await verify(signed(TEXT));

@@ -1,33 +1,17 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { SecretsManagerSigningSecrets } from '../../../lambda/adapters/signing-secrets';
-import { EventQueue, EventRecord, QueuedEvent, SigningSecrets } from '../../../lambda/core/ports';
+import { SigningSecrets } from '../../../lambda/core/ports';
 import { GatewayEvent } from '../../../lambda/handlers/gateway-request';
-import { Telemetry } from '../../../lambda/handlers/telemetry';
-import { createVerifierHandler } from '../../../lambda/handlers/verifier';
+import { teamFixture } from '../../support/fixtures';
+import { NOW_MS, signedHttpApiDelivery, verifierHarness } from '../../support/verifier-harness';
 
 const OLD_SECRET = 'whsec_before_rotation_aaaaaaaaaaaa';
 const NEW_SECRET = 'whsec_after_rotation_bbbbbbbbbbbbb';
-const NOW_MS = 1_764_000_000_000;
 const T = NOW_MS / 1000;
-const FIXTURE = join(__dirname, '..', '..', '..', 'fixtures', 'events', 'customer.created', '2020-08-27.json');
-const BODY = readFileSync(FIXTURE);
+const BODY = teamFixture('customer.created', '2020-08-27').text;
 
 function signedRequest(secret: string, t = T): GatewayEvent {
-  const v1 = createHmac('sha256', secret).update(`${t}.`).update(BODY).digest('hex');
-
-  return {
-    version: '2.0',
-    routeKey: 'POST /webhooks/stripe',
-    rawPath: '/webhooks/stripe',
-    headers: { 'stripe-signature': `t=${t},v1=${v1}` },
-    requestContext: {} as APIGatewayProxyEventV2['requestContext'],
-    body: BODY.toString('base64'),
-    isBase64Encoded: true,
-  } as unknown as APIGatewayProxyEventV2;
+  return signedHttpApiDelivery(BODY, secret, t);
 }
 
 /** A Secrets Manager stand-in: counts GetSecretValue calls and never leaves the process. */
@@ -72,51 +56,12 @@ class CountingSecrets implements SigningSecrets {
   }
 }
 
-class RecordingQueue implements EventQueue {
-  readonly events: QueuedEvent[] = [];
-
-  async enqueue(event: QueuedEvent): Promise<void> {
-    this.events.push(event);
-  }
-}
-
-class RecordingTelemetry implements Telemetry {
-  readonly calls: { kind: string; detail: Record<string, unknown> }[] = [];
-
-  accepted(fields: Parameters<Telemetry['accepted']>[0]): void {
-    this.calls.push({ kind: 'accepted', detail: fields });
-  }
-  rejected(reason: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'rejected', detail: { ...fields, reason } });
-  }
-  processed(outcome: string, record: EventRecord): void {
-    this.calls.push({ kind: 'processed', detail: { outcome, record } });
-  }
-  failed(disposition: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'failed', detail: { disposition, ...fields } });
-  }
-  warn(message: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'warn', detail: { message, ...fields } });
-  }
-  error(message: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'error', detail: { message, ...fields } });
-  }
-}
-
-function handlerWith(secrets: SigningSecrets) {
-  const queue = new RecordingQueue();
-  const telemetry = new RecordingTelemetry();
-  const verify = createVerifierHandler({ secrets, queue, telemetry, now: () => NOW_MS });
-
-  return { verify, queue, telemetry };
-}
-
 describe('signing secrets are read once per container', () => {
   it('reads Secrets Manager once for many deliveries to one container', async () => {
     // Prepare
     const { client, calls } = secretsManager(() => OLD_SECRET);
     const secrets = new SecretsManagerSigningSecrets({ client, secretId: 'stripe/signing' });
-    const { verify, queue } = handlerWith(secrets);
+    const { verify, queue } = verifierHarness(secrets);
 
     // Act
     for (let i = 0; i < 50; i += 1) await verify(signedRequest(OLD_SECRET));
@@ -129,7 +74,8 @@ describe('signing secrets are read once per container', () => {
   it('reads Secrets Manager again in a new container', async () => {
     // Prepare
     const { client, calls } = secretsManager(() => OLD_SECRET);
-    const container = () => handlerWith(new SecretsManagerSigningSecrets({ client, secretId: 'stripe/signing' }));
+    const container = () =>
+      verifierHarness(new SecretsManagerSigningSecrets({ client, secretId: 'stripe/signing' }));
 
     // Act
     await container().verify(signedRequest(OLD_SECRET));
@@ -142,7 +88,7 @@ describe('signing secrets are read once per container', () => {
   it('answers header faults without reading the secrets at all', async () => {
     // Prepare
     const secrets = new CountingSecrets([OLD_SECRET]);
-    const { verify } = handlerWith(secrets);
+    const { verify } = verifierHarness(secrets);
     const noHeader = { ...signedRequest(OLD_SECRET), headers: {} } as GatewayEvent;
 
     // Act
@@ -160,7 +106,7 @@ describe('a mismatch right after a rotation refreshes the secrets once', () => {
     let stored = OLD_SECRET;
     const { client, calls } = secretsManager(() => stored);
     const secrets = new SecretsManagerSigningSecrets({ client, secretId: 'stripe/signing' });
-    const { verify, telemetry } = handlerWith(secrets);
+    const { verify, telemetry } = verifierHarness(secrets);
     await verify(signedRequest(OLD_SECRET));
     stored = NEW_SECRET;
 
@@ -185,7 +131,7 @@ describe('a mismatch right after a rotation refreshes the secrets once', () => {
       minRefreshSeconds: 30,
       now: () => clockMs,
     });
-    const { verify } = handlerWith(secrets);
+    const { verify } = verifierHarness(secrets);
 
     // Act
     const responses = [];
@@ -203,7 +149,7 @@ describe('a mismatch right after a rotation refreshes the secrets once', () => {
   it('asks the port for exactly one refresh per mismatching delivery, then rejects', async () => {
     // Prepare
     const secrets = new CountingSecrets([OLD_SECRET]);
-    const { verify, telemetry } = handlerWith(secrets);
+    const { verify, telemetry } = verifierHarness(secrets);
 
     // Act
     const response = await verify(signedRequest(NEW_SECRET));
@@ -219,7 +165,7 @@ describe('a mismatch right after a rotation refreshes the secrets once', () => {
   it('accepts with the refreshed secrets when the refresh brings the new one', async () => {
     // Prepare
     const secrets = new CountingSecrets([OLD_SECRET], () => [NEW_SECRET, OLD_SECRET]);
-    const { verify, telemetry } = handlerWith(secrets);
+    const { verify, telemetry } = verifierHarness(secrets);
 
     // Act
     const response = await verify(signedRequest(NEW_SECRET));
@@ -233,7 +179,7 @@ describe('a mismatch right after a rotation refreshes the secrets once', () => {
   it('does not refresh for a genuine signature outside the tolerance', async () => {
     // Prepare
     const secrets = new CountingSecrets([OLD_SECRET]);
-    const { verify } = handlerWith(secrets);
+    const { verify } = verifierHarness(secrets);
 
     // Act
     const response = await verify(signedRequest(OLD_SECRET, T - 3600));
@@ -248,7 +194,7 @@ describe('a mismatch right after a rotation refreshes the secrets once', () => {
     const secrets = new CountingSecrets([OLD_SECRET], () => {
       throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: {} });
     });
-    const { verify, telemetry } = handlerWith(secrets);
+    const { verify, telemetry } = verifierHarness(secrets);
 
     // Act
     const response = await verify(signedRequest(NEW_SECRET));

@@ -1,30 +1,27 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
-import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { StaticSigningSecrets, parseSigningSecrets } from '../../../lambda/adapters/signing-secrets';
+import { parseSigningSecrets } from '../../../lambda/adapters/signing-secrets';
 import { WebhookRejectedError } from '../../../lambda/core/errors';
-import { EventQueue, EventRecord, QueuedEvent } from '../../../lambda/core/ports';
 import { SignatureCheck, verifyStripeSignature } from '../../../lambda/core/signature';
 import { GatewayEvent } from '../../../lambda/handlers/gateway-request';
-import { Telemetry } from '../../../lambda/handlers/telemetry';
-import { createVerifierHandler } from '../../../lambda/handlers/verifier';
+import { teamFixture } from '../../support/fixtures';
+import {
+  NOW_MS,
+  httpApiGatewayEvent,
+  restApiGatewayEvent,
+  v1Signature,
+  verifierHarness,
+} from '../../support/verifier-harness';
 
 const OLD_SECRET = 'whsec_unit_old_0000000000000000';
 const CURRENT_SECRET = 'whsec_unit_current_11111111111111';
-const NOW_MS = 1_764_000_000_000;
 const T = NOW_MS / 1000;
 const TOLERANCE = 300;
-const FIXTURE = join(
-  __dirname, '..', '..', '..', 'fixtures', 'events', 'customer.updated', '2025-03-31.basil.json',
-);
-const TEXT = readFileSync(FIXTURE, 'utf8');
+const TEXT = teamFixture('customer.updated', '2025-03-31.basil').text;
 const BODY = Buffer.from(TEXT, 'utf8');
 const EVENT_ID = (JSON.parse(TEXT) as { id: string }).id;
 const JUNK_V0 = '63f3a72374a733066c4be69ed7f8e5ac85c22c9f0a6a612ab9a025a9e4ee7eef';
 
 function v1(secret: string, t = T, body: Uint8Array = BODY): string {
-  return createHmac('sha256', secret).update(`${t}.`).update(body).digest('hex');
+  return v1Signature(body, t, secret);
 }
 
 function check(header: string | undefined, overrides: Partial<SignatureCheck> = {}): SignatureCheck {
@@ -48,77 +45,21 @@ function rejection(act: () => unknown): WebhookRejectedError {
   throw new Error('expected a rejection');
 }
 
-class RecordingQueue implements EventQueue {
-  readonly events: QueuedEvent[] = [];
-
-  async enqueue(event: QueuedEvent): Promise<void> {
-    this.events.push(event);
-  }
-}
-
-class RecordingTelemetry implements Telemetry {
-  readonly calls: { kind: string; detail: Record<string, unknown> }[] = [];
-
-  accepted(fields: Parameters<Telemetry['accepted']>[0]): void {
-    this.calls.push({ kind: 'accepted', detail: fields });
-  }
-  rejected(reason: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'rejected', detail: { ...fields, reason } });
-  }
-  processed(outcome: string, record: EventRecord): void {
-    this.calls.push({ kind: 'processed', detail: { outcome, record } });
-  }
-  failed(disposition: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'failed', detail: { disposition, ...fields } });
-  }
-  warn(message: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'warn', detail: { message, ...fields } });
-  }
-  error(message: string, fields: Record<string, unknown>): void {
-    this.calls.push({ kind: 'error', detail: { message, ...fields } });
-  }
-}
-
 function verifier(storedSecrets = CURRENT_SECRET, now = () => NOW_MS) {
-  const queue = new RecordingQueue();
-  const telemetry = new RecordingTelemetry();
-  const verify = createVerifierHandler({
-    secrets: new StaticSigningSecrets(storedSecrets),
-    queue,
-    telemetry,
-    toleranceSeconds: TOLERANCE,
-    now,
-  });
-
-  return { verify, queue, telemetry };
+  return verifierHarness(storedSecrets, { toleranceSeconds: TOLERANCE, now });
 }
 
+/** This file's event as a REST API hands it on, with the headers under test. */
 function restApiEvent(
   headers: Record<string, string>,
   multiValueHeaders: Record<string, string[]> | null = null,
 ): GatewayEvent {
-  return {
-    resource: '/webhooks/stripe',
-    path: '/webhooks/stripe',
-    httpMethod: 'POST',
-    headers,
-    multiValueHeaders,
-    requestContext: {} as APIGatewayProxyEvent['requestContext'],
-    body: TEXT,
-    isBase64Encoded: false,
-  } as unknown as APIGatewayProxyEvent;
+  return restApiGatewayEvent({ body: TEXT, headers, multiValueHeaders });
 }
 
+/** This file's event as an HTTP API hands it on, with the headers under test. */
 function httpApiEvent(headers: Record<string, string>): GatewayEvent {
-  return {
-    version: '2.0',
-    routeKey: 'POST /webhooks/stripe',
-    rawPath: '/webhooks/stripe',
-    headers,
-    requestContext: {} as APIGatewayProxyEventV2['requestContext'],
-    body: TEXT,
-    isBase64Encoded: false,
-  } as unknown as APIGatewayProxyEventV2;
+  return httpApiGatewayEvent({ body: TEXT, headers });
 }
 
 describe('the Stripe-Signature header is found in every shape API Gateway gives it', () => {
