@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { BuiltBundle, bundle, stripeWebhooksOnly } from './support/bundle';
+import { BuiltBundle, NARROW_STRIPE, bundle, stripeWebhooksOnly } from './support/bundle';
 import { SHARED_FIXTURES } from '../test/support/fixtures';
 import { Spread, rotate, spread } from './support/stats';
 import type { VectorResult, checkVectors } from './support/vector-check';
@@ -29,21 +29,10 @@ const SUBJECTS: readonly Subject[] = [
   { name: 'verifier, stripe webhooks minimal', entry: 'lambda/verifier.ts', narrow: 'minimal' },
   { name: 'verifier, source maps on', entry: 'lambda/verifier.ts', sourceMaps: true },
   { name: 'verifier, AWS SDK bundled', entry: 'lambda/verifier.ts', bundleSdk: true },
-  { name: 'verifier, lazy S3 and DynamoDB', entry: 'bench/variants/verifier-entry-lazy.ts' },
-  {
-    name: 'verifier, lazy clients + stripe minimal',
-    entry: 'bench/variants/verifier-entry-lazy.ts',
-    narrow: 'minimal',
-  },
   { name: 'AWS SDK floor: SQS + Secrets Manager', entry: 'bench/variants/sdk-floor-handler.ts' },
+  { name: 'AWS SDK: SQS alone', entry: 'bench/variants/sdk-sqs-handler.ts' },
   { name: 'mapper', entry: 'lambda/mapper.ts' },
-  { name: 'mapper, lazy S3', entry: 'bench/variants/mapper-entry-lazy.ts' },
 ];
-
-const NARROW = {
-  'webhooks-only': 'bench/variants/stripe-webhooks-only.ts',
-  minimal: 'bench/variants/stripe-webhooks-minimal.ts',
-} as const;
 
 /**
  * What the handlers read at load. Fake names and credentials: loading must
@@ -67,7 +56,8 @@ const LAMBDA_ENV = {
 
 /**
  * Runs in the fresh process: counts any attempt to open a connection or
- * look up a name, then times `require` of the bundle.
+ * look up a name, times `require` of the bundle, and lists the AWS SDK
+ * packages that loading it loaded.
  */
 const LOADER = `
 const net = require('node:net');
@@ -77,11 +67,15 @@ const connect = net.Socket.prototype.connect;
 net.Socket.prototype.connect = function (...args) { attempts++; return connect.apply(this, args); };
 const lookup = dns.lookup;
 dns.lookup = function (...args) { attempts++; return lookup.apply(this, args); };
+const sdkLoaded = () => [...new Set(Object.keys(require.cache)
+  .map((path) => /node_modules\\/(@aws-sdk\\/(?:client|lib)-[a-z0-9-]+)\\//.exec(path)?.[1])
+  .filter(Boolean))].sort();
 const start = process.hrtime.bigint();
 const mod = require(process.argv[1]);
 const initMs = Number(process.hrtime.bigint() - start) / 1e6;
+const sdkAtInit = sdkLoaded();
 setTimeout(() => {
-  process.stdout.write(JSON.stringify({ initMs, hasHandler: typeof mod.handler === 'function', attempts }));
+  process.stdout.write(JSON.stringify({ initMs, sdkAtInit, hasHandler: typeof mod.handler === 'function', attempts }));
 }, 20);
 `;
 
@@ -94,6 +88,14 @@ export interface ColdStartFigure {
   /** Per-run ratio to the empty handler loaded in the same round. */
   readonly ratioToEmpty: Spread;
   readonly networkAttempts: number;
+  /** AWS SDK packages the bundle leaves to the runtime and loads at init. */
+  readonly sdkAtInit: readonly string[];
+  /**
+   * AWS SDK packages the bundle may `require` but did not at init: loaded
+   * only if the code that uses them runs (which code that is, the figure
+   * does not say).
+   */
+  readonly sdkNotAtInit: readonly string[];
 }
 
 export interface ColdStartFigures {
@@ -109,15 +111,16 @@ export interface ColdStartFigures {
  * same way; plus the same verifier with narrower imports of `stripe`.
  */
 export async function benchColdStart({ runs }: { runs: number }): Promise<ColdStartFigures> {
-  const built = new Map<string, BuiltBundle>();
+  const built = new Map<string, BuiltBundle & { sdk: readonly string[] }>();
   for (const s of SUBJECTS) {
     const id = s.name.replace(/[^a-z0-9]+/gi, '-');
-    const plugins = s.narrow ? [stripeWebhooksOnly(NARROW[s.narrow])] : [];
+    const plugins = s.narrow ? [stripeWebhooksOnly(NARROW_STRIPE[s.narrow])] : [];
     const options = { plugins, ...(s.sourceMaps ? { sourceMap: true } : {}), ...(s.bundleSdk ? { external: [] } : {}) };
-    built.set(s.name, await bundle(`cold-${id}`, s.entry, options));
+    const b = await bundle(`cold-${id}`, s.entry, options);
+    built.set(s.name, { ...b, sdk: sdkPackagesRequired(b.file) });
   }
 
-  const samples = new Map<string, { initMs: number; attempts: number }[]>(SUBJECTS.map((s) => [s.name, []]));
+  const samples = new Map<string, LoadResult[]>(SUBJECTS.map((s) => [s.name, []]));
   for (let round = -1; round < runs; round++) {
     for (const s of rotate(SUBJECTS, round)) {
       const result = await loadOnce(built.get(s.name)!.file, s.sourceMaps === true);
@@ -135,23 +138,39 @@ export async function benchColdStart({ runs }: { runs: number }): Promise<ColdSt
       addedMs: spread(times.map((t, i) => t - empty[i]!)),
       ratioToEmpty: spread(times.map((t, i) => t / empty[i]!)),
       networkAttempts: Math.max(...samples.get(s.name)!.map((r) => r.attempts)),
+      sdkAtInit: samples.get(s.name)![0]!.sdkAtInit,
+      sdkNotAtInit: built.get(s.name)!.sdk.filter((p) => !samples.get(s.name)![0]!.sdkAtInit.includes(p)),
     };
   }
 
   return { runs, bundles, vectors: await checkVectorsBothWays() };
 }
 
-async function loadOnce(file: string, sourceMaps: boolean): Promise<{ initMs: number; attempts: number }> {
+interface LoadResult {
+  readonly initMs: number;
+  readonly sdkAtInit: readonly string[];
+  readonly attempts: number;
+}
+
+async function loadOnce(file: string, sourceMaps: boolean): Promise<LoadResult> {
   // No warnings: on Node 20 the AWS SDK prints one at load, which Lambda's Node 24 does not.
   const args = ['--no-warnings', ...(sourceMaps ? ['--enable-source-maps'] : []), '-e', LOADER, file];
   const { stdout } = await run(process.execPath, args, {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...LAMBDA_ENV },
     timeout: 30_000,
   });
-  const result = JSON.parse(stdout) as { initMs: number; hasHandler: boolean; attempts: number };
+  const result = JSON.parse(stdout) as LoadResult & { hasHandler: boolean };
   if (!result.hasHandler) throw new Error(`${file} exports no handler.`);
 
   return result;
+}
+
+/** The AWS SDK packages a bundle leaves external and may `require`, at init or later. */
+function sdkPackagesRequired(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  const names = [...text.matchAll(/require\(["'](@aws-sdk\/(?:client|lib)-[a-z0-9-]+)["']\)/g)].map((m) => m[1]!);
+
+  return [...new Set(names)].sort();
 }
 
 /** The published signature vectors, through the signature code with each import of stripe. */
@@ -162,8 +181,8 @@ async function checkVectorsBothWays(): Promise<Record<string, readonly VectorRes
   const results: Record<string, readonly VectorResult[]> = {};
   const ways = [
     ['whole stripe', []],
-    ['stripe webhooks only', [stripeWebhooksOnly(NARROW['webhooks-only'])]],
-    ['stripe webhooks minimal', [stripeWebhooksOnly(NARROW.minimal)]],
+    ['stripe webhooks only', [stripeWebhooksOnly(NARROW_STRIPE['webhooks-only'])]],
+    ['stripe webhooks minimal', [stripeWebhooksOnly(NARROW_STRIPE.minimal)]],
   ] as const;
   for (const [name, plugins] of ways) {
     const id = name.replace(/[^a-z0-9]+/gi, '-');

@@ -16,6 +16,8 @@ export interface RateRun {
   readonly seconds: number;
   readonly posted: number;
   readonly accepted: number;
+  /** Events signed for posting, those autocannon still had in flight at the end included. */
+  readonly signed: number;
   readonly non2xx: number;
   readonly acceptedPerSecond: number;
   /** POST to its 2xx, milliseconds (autocannon, corrected for coordinated omission). */
@@ -35,7 +37,10 @@ export interface RateRun {
 export interface EndToEndFigures {
   readonly templates: readonly string[];
   readonly customers: number;
+  /** Open load with the Knock client's limiter as the local run sets it (one process, concurrency 1). */
   readonly saturation: RateRun;
+  /** The same open load with the limiter off (`knockRateLimits: false`), in a new pipeline process. */
+  readonly saturationLimiterOff: RateRun;
   readonly rates: readonly RateRun[];
 }
 
@@ -68,73 +73,88 @@ export async function benchEndToEnd(
     return { status: 200 };
   });
 
-  const child = await startPipelineChild(knock.url);
+  let serial = 0;
+  const nextBody = () => {
+    serial += 1;
+    const template = templates[serial % templates.length]!.event;
+    const id = `evt_e2e${serial.toString(36)}`;
+    const body = JSON.stringify(withCustomer({ ...template, id, created: unixNow() }, serial % CUSTOMERS));
+    sentAt.set(id, performance.now());
+
+    return { body, headers: { 'content-type': 'application/json', 'stripe-signature': signatureHeader(body, BENCH_SECRET, unixNow()) } };
+  };
+
+  const runAt = async (child: PipelineChild, targetRate: number, amount?: number): Promise<RateRun> => {
+    sentAt.clear();
+    arrivedAt.clear();
+    const before = await child.stats();
+    const started = performance.now();
+    const result = await autocannon({
+      url: child.url,
+      method: 'POST',
+      connections: 10,
+      ...(amount ? { amount } : { duration: seconds }),
+      ...(targetRate > 0 ? { overallRate: targetRate } : {}),
+      requests: [{ setupRequest: (request) => ({ ...request, ...nextBody() }) }],
+    });
+    await child.drained(120_000);
+    const after = await child.stats();
+
+    const accepted = result['2xx'];
+    const elapsed = amount ? (performance.now() - started) / 1000 : seconds;
+    const toKnock = [...arrivedAt].map(([id, at]) => at - (sentAt.get(id) ?? at));
+    const lastArrival = Math.max(...arrivedAt.values());
+    const perEvent = (a: number, b: number) => (accepted > 0 ? round((a - b) / accepted) : 0);
+
+    return {
+      targetRate,
+      seconds: round(elapsed, 1),
+      posted: result.requests.total,
+      accepted,
+      signed: sentAt.size,
+      non2xx: result.non2xx,
+      acceptedPerSecond: round(accepted / (amount ? result.duration : seconds), 1),
+      responseMs: { p50: result.latency.p50, p99: result.latency.p99 },
+      delivered: arrivedAt.size,
+      toKnockMs: { p50: round(quantile(toKnock, 0.5), 1), p99: round(quantile(toKnock, 0.99), 1) },
+      deliveredPerSecond: round((arrivedAt.size * 1000) / (lastArrival - started), 1),
+      dynamoPerEvent: Object.fromEntries(
+        Object.entries(after.dynamo.requests).map(([k, n]) => [k, perEvent(n, before.dynamo.requests[k] ?? 0)]),
+      ),
+      dynamoReadUnitsPerEvent: perEvent(after.dynamo.readCapacity, before.dynamo.readCapacity),
+      dynamoWriteUnitsPerEvent: perEvent(after.dynamo.writeCapacity, before.dynamo.writeCapacity),
+    };
+  };
+
   try {
-    let serial = 0;
-    const nextBody = () => {
-      serial += 1;
-      const template = templates[serial % templates.length]!.event;
-      const id = `evt_e2e${serial.toString(36)}`;
-      const body = JSON.stringify(withCustomer({ ...template, id, created: unixNow() }, serial % CUSTOMERS));
-      sentAt.set(id, performance.now());
-
-      return { body, headers: { 'content-type': 'application/json', 'stripe-signature': signatureHeader(body, BENCH_SECRET, unixNow()) } };
-    };
-
-    const runAt = async (targetRate: number, amount?: number): Promise<RateRun> => {
-      sentAt.clear();
-      arrivedAt.clear();
-      const before = await child.stats();
-      const started = performance.now();
-      const result = await autocannon({
-        url: child.url,
-        method: 'POST',
-        connections: 10,
-        ...(amount ? { amount } : { duration: seconds }),
-        ...(targetRate > 0 ? { overallRate: targetRate } : {}),
-        requests: [{ setupRequest: (request) => ({ ...request, ...nextBody() }) }],
-      });
-      await child.drained(120_000);
-      const after = await child.stats();
-
-      const accepted = result['2xx'];
-      const elapsed = amount ? (performance.now() - started) / 1000 : seconds;
-      const toKnock = [...arrivedAt].map(([id, at]) => at - (sentAt.get(id) ?? at));
-      const lastArrival = Math.max(...arrivedAt.values());
-      const perEvent = (a: number, b: number) => (accepted > 0 ? round((a - b) / accepted) : 0);
-
-      return {
-        targetRate,
-        seconds: round(elapsed, 1),
-        posted: result.requests.total,
-        accepted,
-        non2xx: result.non2xx,
-        acceptedPerSecond: round(accepted / (amount ? result.duration : seconds), 1),
-        responseMs: { p50: result.latency.p50, p99: result.latency.p99 },
-        delivered: arrivedAt.size,
-        toKnockMs: { p50: round(quantile(toKnock, 0.5), 1), p99: round(quantile(toKnock, 0.99), 1) },
-        deliveredPerSecond: round((arrivedAt.size * 1000) / (lastArrival - started), 1),
-        dynamoPerEvent: Object.fromEntries(
-          Object.entries(after.dynamo.requests).map(([k, n]) => [k, perEvent(n, before.dynamo.requests[k] ?? 0)]),
-        ),
-        dynamoReadUnitsPerEvent: perEvent(after.dynamo.readCapacity, before.dynamo.readCapacity),
-        dynamoWriteUnitsPerEvent: perEvent(after.dynamo.writeCapacity, before.dynamo.writeCapacity),
-      };
-    };
-
-    // A short warm-up fills the mapping cache and the JIT.
-    await runAt(20);
-    // As fast as the door takes them: the verifier outruns the mapper, so a
-    // fixed number, not a duration, keeps the backlog (and its drain) bounded.
-    const saturation = await runAt(0, saturationEvents);
+    const child = await startPipelineChild(knock.url, { knockLimiter: true });
+    let saturation: RateRun;
     const rates: RateRun[] = [];
-    for (const fraction of fractions) {
-      rates.push(await runAt(Math.max(5, Math.round(saturation.deliveredPerSecond * fraction))));
+    try {
+      // A short warm-up fills the mapping cache and the JIT.
+      await runAt(child, 20);
+      // As fast as the door takes them: the verifier outruns the mapper, so a
+      // fixed number, not a duration, keeps the backlog (and its drain) bounded.
+      saturation = await runAt(child, 0, saturationEvents);
+      for (const fraction of fractions) {
+        rates.push(await runAt(child, Math.max(5, Math.round(saturation.deliveredPerSecond * fraction))));
+      }
+    } finally {
+      await child.stop();
     }
 
-    return { templates: templates.map((t) => t.name), customers: CUSTOMERS, saturation, rates };
+    // The same open load without the client-side pacing of Knock calls.
+    const unpaced = await startPipelineChild(knock.url, { knockLimiter: false });
+    let saturationLimiterOff: RateRun;
+    try {
+      await runAt(unpaced, 20);
+      saturationLimiterOff = await runAt(unpaced, 0, saturationEvents);
+    } finally {
+      await unpaced.stop();
+    }
+
+    return { templates: templates.map((t) => t.name), customers: CUSTOMERS, saturation, saturationLimiterOff, rates };
   } finally {
-    await child.stop();
     await knock.stop();
   }
 }
@@ -155,13 +175,20 @@ interface Stats {
   dynamo: { requests: Record<string, number>; readCapacity: number; writeCapacity: number };
 }
 
-async function startPipelineChild(knockUrl: string) {
+type PipelineChild = Awaited<ReturnType<typeof startPipelineChild>>;
+
+async function startPipelineChild(knockUrl: string, { knockLimiter }: { knockLimiter: boolean }) {
   const child: ChildProcessWithoutNullStreams = spawn(
     process.execPath,
     ['--no-warnings', '--import', 'tsx', 'bench/support/pipeline-child.ts'],
     {
       cwd: ROOT,
-      env: { ...process.env, BENCH_SIGNING_SECRET: BENCH_SECRET, BENCH_KNOCK_URL: knockUrl },
+      env: {
+        ...process.env,
+        BENCH_SIGNING_SECRET: BENCH_SECRET,
+        BENCH_KNOCK_URL: knockUrl,
+        BENCH_KNOCK_LIMITER: knockLimiter ? 'on' : 'off',
+      },
       stdio: 'pipe',
     },
   );

@@ -1,13 +1,14 @@
-import type { SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { CachedMappingSource } from '../lambda/adapters/dynamo-mappings';
 import { DynamoEventLog, DynamoObjectVersions } from '../lambda/adapters/dynamo-state';
-import { KnockApiActions } from '../lambda/adapters/knock-actions';
+import { KnockApiActions, KnockApiActionsProps } from '../lambda/adapters/knock-actions';
 import { MemoryLargeBodyStore } from '../lambda/adapters/large-bodies';
 import { encodeQueueMessage } from '../lambda/adapters/queue-message';
-import { planActions } from '../lambda/core/mapping/plan';
+import { PlannedAction, planActions } from '../lambda/core/mapping/plan';
 import { DeadLetters, EventLog, ObjectVersions } from '../lambda/core/ports';
 import { StripeEvent, asStripeEvent, summarize } from '../lambda/core/stripe-event';
 import { createMapperHandler } from '../lambda/handlers/mapper';
+import { KnockPerformer } from '../lambda/service/process-event';
 import { messageGroupOf } from '../lambda/service/grouping';
 import { startKnockStandIn } from '../test/support/knock-stand-in';
 import { RequestCounter, countRequests } from './support/aws-count';
@@ -15,7 +16,7 @@ import { BenchEvent } from './support/events';
 import { startLocalTables, sqsRecord } from './support/local-aws';
 import { MemoryEventLog, MemoryObjectVersions } from './support/memory-state';
 import { CountingTelemetry } from './support/noop-telemetry';
-import { Spread, nowMs, rotate, spread } from './support/stats';
+import { Spread, nowMs, quantile, rotate, round, spread } from './support/stats';
 
 const RETENTION_SECONDS = 30 * 86_400;
 
@@ -34,6 +35,16 @@ export interface PerEventUse {
   readonly deadLetters: number;
 }
 
+/** How long `perform` took per Knock action, limiter wait included, in milliseconds. */
+export interface KnockCallTimes {
+  readonly calls: number;
+  readonly p50: number;
+  readonly p90: number;
+  readonly max: number;
+  /** Per action kind: calls and median milliseconds. */
+  readonly byKind: Record<string, { calls: number; p50: number; p90: number }>;
+}
+
 /** What section 3 reports. */
 export interface MapperFigures {
   readonly events: number;
@@ -48,7 +59,39 @@ export interface MapperFigures {
    * upper bound of its own work, since the stand-in runs in this process too.
    */
   readonly cpuMicrosecondsPerEvent: Spread;
+  /**
+   * Knock calls as the mapper saw them during the timed rounds: without the
+   * client-side limiter (the client and the stand-in alone) and with it,
+   * set as the Lambda sets it (concurrency 2).
+   */
+  readonly knockCalls: { limiterOff: KnockCallTimes; limiterOn: KnockCallTimes };
+  /** The limiter's per-container rates, requests per second per endpoint, as the Lambda sets them. */
+  readonly limiterRates: Readonly<Record<string, number>>;
+  /** Action kinds the events plan, per pass over the events. */
+  readonly actionsPerPass: Record<string, number>;
+  /** Messages the mapper handed back for retry or dead-lettered over the whole section (expected 0). */
+  readonly failures: { retried: number; deadLettered: number };
   readonly rounds: number;
+}
+
+/**
+ * The Knock client with a stopwatch: how long each `perform` took, by
+ * action kind, when recording is on.
+ */
+class TimedKnock implements KnockPerformer {
+  readonly times: { kind: string; ms: number }[] = [];
+  recording = false;
+
+  constructor(private readonly knock: KnockApiActions) {}
+
+  async perform(action: PlannedAction, options?: { readonly beforeRetry?: () => Promise<void> }) {
+    const start = nowMs();
+    try {
+      return await this.knock.perform(action, options);
+    } finally {
+      if (this.recording) this.times.push({ kind: action.kind, ms: nowMs() - start });
+    }
+  }
 }
 
 /**
@@ -73,13 +116,21 @@ export async function benchMapper(
         return [];
       }
     });
-    const knock = new KnockApiActions({ apiKey: 'sk_test_bench', baseURL: knockServer.url, maxRetries: 0 });
+    // As lambda/mapper.ts builds it; `rateLimits: false` takes the limiter out.
+    const knockProps: KnockApiActionsProps = { apiKey: 'sk_test_bench', baseURL: knockServer.url, maxRetries: 0, timeoutMs: 5_000 };
+    const paced = new KnockApiActions({ ...knockProps, rateLimits: { concurrency: 2 } });
+    const unpacedKnock = new TimedKnock(new KnockApiActions({ ...knockProps, rateLimits: false }));
+    const pacedKnock = new TimedKnock(paced);
     const telemetry = new CountingTelemetry();
     let deadLettered = 0;
     const deadLetters: DeadLetters = { send: async () => void (deadLettered += 1) };
     const dynamoLog = new DynamoEventLog(local.aws.dynamo, local.tables.state, RETENTION_SECONDS);
     const dynamoVersions = new DynamoObjectVersions(local.aws.dynamo, local.tables.state, RETENTION_SECONDS);
-    const handler = (cacheSeconds: number, state: { log: EventLog; versions: ObjectVersions }) =>
+    const handler = (
+      cacheSeconds: number,
+      state: { log: EventLog; versions: ObjectVersions },
+      knock: KnockPerformer = unpacedKnock,
+    ) =>
       createMapperHandler({
         mappings: new CachedMappingSource(local.store, cacheSeconds),
         knock,
@@ -95,6 +146,12 @@ export async function benchMapper(
     const cached = handler(60, dynamoState);
     const uncached = handler(0, dynamoState);
     const inMemory = handler(60, { log: new MemoryEventLog(), versions: new MemoryObjectVersions() });
+    const cachedPaced = handler(60, dynamoState, pacedKnock);
+    const inMemoryPaced = handler(60, { log: new MemoryEventLog(), versions: new MemoryObjectVersions() }, pacedKnock);
+    let failures = 0;
+    const mapAndCount = async (mapBatch: (e: SQSEvent) => Promise<SQSBatchResponse>, event: SQSEvent) => {
+      failures += (await mapBatch(event)).batchItemFailures.length;
+    };
 
     let serial = 0;
     const freshBatch = async () => {
@@ -112,10 +169,10 @@ export async function benchMapper(
 
       return { events, records };
     };
-    const inBatches = async (mapBatch: (e: SQSEvent) => Promise<unknown>, size: number) => {
+    const inBatches = async (mapBatch: (e: SQSEvent) => Promise<SQSBatchResponse>, size: number) => {
       const { records } = await freshBatch();
       const start = nowMs();
-      for (let i = 0; i < records.length; i += size) await mapBatch({ Records: records.slice(i, i + size) });
+      for (let i = 0; i < records.length; i += size) await mapAndCount(mapBatch, { Records: records.slice(i, i + size) });
 
       return ((nowMs() - start) * 1000) / records.length;
     };
@@ -137,6 +194,8 @@ export async function benchMapper(
       { name: 'mapper, dynalite, batch 1', pass: () => inBatches(cached, 1) },
       { name: 'mapper, dynalite, batch 10', pass: () => inBatches(cached, 10) },
       { name: 'mapper, dynalite, cache off, batch 1', pass: () => inBatches(uncached, 1) },
+      { name: 'mapper, state in memory, batch 10, Knock limiter on', pass: () => inBatches(inMemoryPaced, 10) },
+      { name: 'mapper, dynalite, batch 10, Knock limiter on', pass: () => inBatches(cachedPaced, 10) },
     ];
 
     // The first pass fills the mapping cache: its requests are the cold figure.
@@ -146,11 +205,13 @@ export async function benchMapper(
 
     const times: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v.name, []]));
     for (let round = -1; round < rounds; round++) {
+      unpacedKnock.recording = pacedKnock.recording = round >= 0;
       for (const v of rotate(variants, round)) {
         const perEvent = await v.pass();
         if (round >= 0) times[v.name]!.push(perEvent);
       }
     }
+    unpacedKnock.recording = pacedKnock.recording = false;
 
     const use = {
       firstPass,
@@ -174,6 +235,8 @@ export async function benchMapper(
     }
 
     const plan = times['plan only']!;
+    const actionsPerPass: Record<string, number> = {};
+    for (const t of templates) for (const a of planActions(t, mappings).actions) actionsPerPass[a.kind] = (actionsPerPass[a.kind] ?? 0) + 1;
 
     return {
       events: templates.length,
@@ -182,12 +245,35 @@ export async function benchMapper(
       ratioToPlan: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, spread(v.map((t, i) => t / plan[i]!))])),
       use,
       cpuMicrosecondsPerEvent: spread(cpu),
+      knockCalls: { limiterOff: callTimes(unpacedKnock.times), limiterOn: callTimes(pacedKnock.times) },
+      limiterRates: paced.ratesPerSecond,
+      actionsPerPass,
+      failures: { retried: failures, deadLettered },
       rounds,
     };
   } finally {
     await knockServer.stop();
     await local.stop();
   }
+}
+
+function callTimes(times: readonly { kind: string; ms: number }[]): KnockCallTimes {
+  const summary = (ms: number[]) => ({ p50: round(quantile(ms, 0.5), 2), p90: round(quantile(ms, 0.9), 2) });
+  const kinds = [...new Set(times.map((t) => t.kind))];
+  const all = times.map((t) => t.ms);
+
+  return {
+    calls: times.length,
+    ...summary(all),
+    max: round(Math.max(...all), 2),
+    byKind: Object.fromEntries(
+      kinds.map((kind) => {
+        const ms = times.filter((t) => t.kind === kind).map((t) => t.ms);
+
+        return [kind, { calls: ms.length, ...summary(ms) }];
+      }),
+    ),
+  };
 }
 
 /** A template event with a new id and a newer `created`, so it is neither a duplicate nor stale. */

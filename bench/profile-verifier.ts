@@ -3,7 +3,7 @@
  * for a few seconds under node's CPU profiler and prints the functions with
  * the most self time, grouped by where they live.
  *
- *   npx tsx bench/profile-verifier.ts [--variant current|fix] [--seconds 4]
+ *   npx tsx bench/profile-verifier.ts [--seconds 4]
  *
  * The raw profile is written to the system temp folder and its path
  * printed, for Chrome DevTools (Performance > Load profile).
@@ -51,13 +51,13 @@ function shorten(url: string): string {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { variant: { type: 'string', default: 'current' }, seconds: { type: 'string', default: '4' } },
+    options: { seconds: { type: 'string', default: '4' } },
   });
   // The deployed settings without minifying, so the profile keeps the names.
   const built = await bundle('verifier-profile', 'bench/support/verifier-subjects.ts', { target: 'node20', minify: false });
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { subjects } = (require(built.file) as { createSubjects: typeof createSubjects }).createSubjects(BENCH_SECRET);
-  const verify = values.variant === 'fix' ? subjects['verifier, proposed fix'] : subjects.verifier;
+  const verify = subjects.verifier;
   const t = unixNow();
   const all = loadBenchEvents().map((e): Delivery => {
     const header = signatureHeader(e.text, BENCH_SECRET, t);
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
   const { profile } = await session.post('Profiler.stop');
   session.disconnect();
 
-  const file = join(tmpdir(), `verifier-${values.variant}-${Date.now()}.cpuprofile`);
+  const file = join(tmpdir(), `verifier-${Date.now()}.cpuprofile`);
   writeFileSync(file, JSON.stringify(profile));
   console.log(`${calls} calls; profile in ${file}\n\nself time, % of samples:`);
   for (const { name, percent } of topFunctions(profile.nodes as ProfileNode[], 30)) {

@@ -1,8 +1,9 @@
 import { BENCH_SECRET, BenchEvent, signatureHeader, unixNow } from './support/events';
-import { bundle } from './support/bundle';
+import { NARROW_STRIPE, bundle, stripeWebhooksOnly } from './support/bundle';
 import { gatewayEvent } from './support/gateway';
 import { Timings, Variant, interleave, perRoundMeans } from './support/interleave';
 import { Spread, median, round, spread } from './support/stats';
+import type { createNarrowVerifier } from './support/narrow-verifier';
 import type { Delivery, createSubjects } from './support/verifier-subjects';
 
 /** What section 1 reports. */
@@ -28,8 +29,9 @@ export interface VerifierFigures {
  * Section 1: the verifier's work per event, warm, against the floor (one
  * HMAC-SHA256 over `t.` plus the body and one JSON.parse, from the same
  * text API Gateway hands the function) and against the usual hand-written
- * handler around `stripe.webhooks.constructEvent`. Everything runs from one
- * bundle built with the deployed settings.
+ * handler around `stripe.webhooks.constructEvent`; plus the same verifier
+ * bundled with the narrow import of stripe's webhook code (not applied).
+ * Everything runs from bundles built with the deployed settings.
  */
 export async function benchVerifier(
   events: readonly BenchEvent[],
@@ -39,7 +41,14 @@ export async function benchVerifier(
   const built = await bundle('verifier-subjects', 'bench/support/verifier-subjects.ts', { target: 'node20' });
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const load = require(built.file) as { createSubjects: typeof createSubjects };
-  const { subjects, telemetry } = load.createSubjects(BENCH_SECRET);
+  const { subjects: main, telemetry } = load.createSubjects(BENCH_SECRET);
+  const narrowBuilt = await bundle('verifier-narrow', 'bench/support/narrow-verifier.ts', {
+    target: 'node20',
+    plugins: [stripeWebhooksOnly(NARROW_STRIPE.minimal)],
+  });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const narrow = require(narrowBuilt.file) as { createNarrowVerifier: typeof createNarrowVerifier };
+  const subjects = { ...main, 'verifier, stripe webhooks minimal': narrow.createNarrowVerifier(BENCH_SECRET) };
 
   const timestamp = unixNow();
   const candidates = events.map((e): Delivery => {
@@ -64,7 +73,7 @@ export async function benchVerifier(
     const statuses = [
       await subjects.verifier(d),
       await subjects['verifier, base64 body'](d),
-      await subjects['verifier, proposed fix'](d),
+      await subjects['verifier, stripe webhooks minimal'](d),
       await subjects['hand-written constructEvent'](d),
     ].map((r) => r.statusCode);
     if (statuses.every((s) => s === 200)) deliveries.push(d);

@@ -62,6 +62,17 @@ export async function bundle(
 }
 
 /**
+ * Narrower stand-ins for `import Stripe from 'stripe'` (the import change
+ * that was not applied: it reaches into the package's files by path):
+ * `webhooks-only` keeps the SDK's webhook code and its Node platform module,
+ * `minimal` gives the webhook code its two platform functions itself.
+ */
+export const NARROW_STRIPE = {
+  'webhooks-only': 'bench/variants/stripe-webhooks-only.ts',
+  minimal: 'bench/variants/stripe-webhooks-minimal.ts',
+} as const;
+
+/**
  * An esbuild plugin that serves `import ... from 'stripe'` from a narrower
  * module, for the variant that keeps only the webhook signature code. The
  * package's `exports` map allows no deep import, so the narrow module reaches

@@ -1,10 +1,10 @@
-import { CreateTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { AwsClients, createAwsClients } from '../../lambda/adapters/aws-clients';
 import { DynamoMappingStore } from '../../lambda/adapters/dynamo-mappings';
 import { QueueMessage } from '../../lambda/adapters/queue-message';
-import { STATE_TTL_ATTRIBUTE, tableDefinitions } from '../../lambda/adapters/table-schemas';
+import { tableDefinitions } from '../../lambda/adapters/table-schemas';
 import { Mapping } from '../../lambda/core/mapping/types';
 import { EmbeddedDynamo, startEmbeddedDynamo } from '../../local/embedded-dynamo';
 import { loadMappingFiles } from '../../tools/mapping-files';
@@ -28,16 +28,8 @@ export async function startLocalTables(): Promise<LocalTables> {
   });
   const tables = { mappings: 'bench-mappings', state: 'bench-state' };
   const client = aws.dynamo as unknown as DynamoDBClient;
+  // No TTL setting: dynalite has none, and DynamoDB's TTL deletes are free and outside the counts.
   for (const definition of tableDefinitions(tables)) await client.send(new CreateTableCommand(definition));
-  // dynalite has no TTL; DynamoDB's TTL deletes are free and outside the counts.
-  await client
-    .send(
-      new UpdateTimeToLiveCommand({
-        TableName: tables.state,
-        TimeToLiveSpecification: { AttributeName: STATE_TTL_ATTRIBUTE, Enabled: true },
-      }),
-    )
-    .catch(() => undefined);
 
   const store = new DynamoMappingStore(aws.dynamo, tables.mappings);
   const { mappings } = await loadMappingFiles();

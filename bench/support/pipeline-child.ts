@@ -16,6 +16,8 @@ async function main(): Promise<void> {
     knockApiKey: 'sk_test',
     knockApiUrl: process.env.BENCH_KNOCK_URL ?? '',
     knockMaxRetries: 0,
+    // On: the local run's default pacing (the whole limit for this one process).
+    ...(process.env.BENCH_KNOCK_LIMITER === 'off' ? { knockRateLimits: false as const } : {}),
     batchSize: Number(process.env.BENCH_BATCH_SIZE ?? 10),
     print: () => {},
   });

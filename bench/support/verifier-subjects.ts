@@ -9,7 +9,6 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { StaticSigningSecrets } from '../../lambda/adapters/signing-secrets';
 import { EventQueue, QueuedEvent } from '../../lambda/core/ports';
 import { createVerifierHandler } from '../../lambda/handlers/verifier';
-import { createFastVerifierHandler } from '../variants/verifier-fast';
 import { CountingTelemetry } from './noop-telemetry';
 
 /** One fixture ready to post: the text, its signature and the requests. */
@@ -38,7 +37,6 @@ export function createSubjects(secret: string) {
   const telemetry = new CountingTelemetry();
   const secrets = new StaticSigningSecrets(secret);
   const verify = createVerifierHandler({ secrets, queue: sink, telemetry });
-  const fast = createFastVerifierHandler({ secrets, queue: sink, telemetry });
   const stripe = new Stripe('sk_test_bench_no_network');
 
   /** The usual hand-written handler: constructEvent, hand off, answer. */
@@ -65,7 +63,6 @@ export function createSubjects(secret: string) {
       verifier: (d: Delivery) => verify(d.request),
       'verifier, base64 body': (d: Delivery) => verify(d.base64Request),
       'hand-written constructEvent': (d: Delivery) => handWritten({ headers: d.request.headers, body: d.text }),
-      'verifier, proposed fix': (d: Delivery) => fast(d.request),
     },
   };
 }
