@@ -10,8 +10,11 @@ export const DEV_SECRET_FILE = resolve(__dirname, '..', '.local', 'signing-secre
  * one generated on an earlier run, or a new one, kept in `.local/` so that
  * `npm start` and `npm run send` agree without copying it around.
  */
-export function localSigningSecret(create: boolean): { secret: string; generated: boolean } | undefined {
-  const fromEnv = process.env.STRIPE_WEBHOOK_SECRET;
+export function localSigningSecret(
+  create: boolean,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): { secret: string; generated: boolean } | undefined {
+  const fromEnv = env.STRIPE_WEBHOOK_SECRET;
   if (fromEnv) return { secret: fromEnv, generated: false };
   if (existsSync(DEV_SECRET_FILE)) return { secret: readFileSync(DEV_SECRET_FILE, 'utf8').trim(), generated: true };
   if (!create) return undefined;

@@ -1,10 +1,11 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { parseArgs } from 'node:util';
 import { createAwsClients } from '../lambda/adapters/aws-clients';
 import { DynamoEventLog, EventLogFilter } from '../lambda/adapters/dynamo-state';
 import { EventStatus } from '../lambda/core/ports';
 import { LoggedAction, LoggedEvent } from '../lambda/service/process-event';
 import { HeldMessage, ReplayQueues, SqsReplayQueues } from './dead-letter-queues';
+import { readStackOutputs, stackNameOf } from './stack-outputs';
 
 const HELP = `Usage: npm run events -- <command> [options]
 
@@ -116,7 +117,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
       ...pick('queueUrl', values['queue-url'] ?? env.QUEUE_URL),
       ...pick('dlqUrl', values['dlq-url'] ?? env.DLQ_URL),
     },
-    values.stack ?? (values.env ? `StripeSource-${values.env}` : undefined),
+    values.stack ?? (values.env ? stackNameOf(values.env) : undefined),
     needsQueues && !io.queues,
     () => new CloudFormationClient(connection),
   );
@@ -181,27 +182,19 @@ export async function resolveTargets(
     );
   }
 
-  const client = cloudFormation();
-  try {
-    const result = await client.send(new DescribeStacksCommand({ StackName: stackName }));
-    const outputs = Object.fromEntries(
-      (result.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']),
+  const outputs = await readStackOutputs(stackName, cloudFormation);
+  const resolved: Targets = {
+    ...pick('table', given.table ?? outputs.StateTableName),
+    ...pick('queueUrl', given.queueUrl ?? outputs.QueueUrl),
+    ...pick('dlqUrl', given.dlqUrl ?? outputs.DeadLetterQueueUrl),
+  };
+  if (missing(resolved)) {
+    throw new UsageError(
+      `Stack ${stackName} has no StateTableName, QueueUrl or DeadLetterQueueUrl output.`,
     );
-    const resolved: Targets = {
-      ...pick('table', given.table ?? outputs.StateTableName),
-      ...pick('queueUrl', given.queueUrl ?? outputs.QueueUrl),
-      ...pick('dlqUrl', given.dlqUrl ?? outputs.DeadLetterQueueUrl),
-    };
-    if (missing(resolved)) {
-      throw new UsageError(
-        `Stack ${stackName} has no StateTableName, QueueUrl or DeadLetterQueueUrl output.`,
-      );
-    }
-
-    return resolved;
-  } finally {
-    client.destroy();
   }
+
+  return resolved;
 }
 
 /** Prints events matching the filter, newest first. */

@@ -1,4 +1,4 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs, ParseArgsConfig } from 'node:util';
@@ -10,6 +10,7 @@ import { Mapping } from '../lambda/core/mapping/types';
 import { asStripeEvent, StripeEvent } from '../lambda/core/stripe-event';
 import { DEFAULT_MAPPINGS_DIR, loadMappingFiles, writeMappingFile } from './mapping-files';
 import { applyChanges, diffMappings, formatChanges, hasWrites, summarizeChanges } from './seed';
+import { readStackOutputs, StackNotFoundError, StackOutputs, stackNameOf } from './stack-outputs';
 
 /**
  * `npm run mappings -- <command>`: validate the mapping files, seed them
@@ -474,34 +475,32 @@ async function tableName(env: Environment, values: Values): Promise<{ name: stri
   if (process.env.MAPPINGS_TABLE) return { name: process.env.MAPPINGS_TABLE, from: 'MAPPINGS_TABLE' };
   if (env === 'local') return { name: LOCAL_TABLE, from: 'the local default' };
 
-  return stackOutputTable(`StripeSource-${env}`);
+  return stackOutputTable(stackNameOf(env));
 }
 
 /** Reads the table name from the deployed stack's outputs. */
 async function stackOutputTable(stackName: string): Promise<{ name: string; from: string }> {
-  const client = new CloudFormationClient({ maxAttempts: 3 });
+  let outputs: StackOutputs;
   try {
-    const { Stacks = [] } = await client.send(new DescribeStacksCommand({ StackName: stackName }));
-    const output = Stacks[0]?.Outputs?.find((o) => o.OutputKey?.includes('MappingsTable') && o.OutputValue);
-    if (!output) {
-      throw new CommandFailedError(
-        `Stack ${stackName} has no output whose key contains MappingsTable; ` +
-          'pass --table or set MAPPINGS_TABLE.',
-      );
-    }
-
-    return { name: output.OutputValue!, from: `stack ${stackName} output ${output.OutputKey}` };
+    outputs = await readStackOutputs(stackName, () => new CloudFormationClient({ maxAttempts: 3 }));
   } catch (error) {
-    if ((error as { name?: string }).name === 'ValidationError') {
+    if (error instanceof StackNotFoundError) {
       throw new CommandFailedError(
-        `No stack ${stackName} in this account and region (${(error as Error).message}); ` +
-          'deploy it, check AWS_REGION and AWS_PROFILE, or pass --table / set MAPPINGS_TABLE.',
+        `${error.message}; deploy it, check AWS_REGION and AWS_PROFILE, or pass --table / set MAPPINGS_TABLE.`,
       );
     }
     throw error;
-  } finally {
-    client.destroy();
   }
+
+  const output = Object.entries(outputs).find(([key]) => key.includes('MappingsTable'));
+  if (!output) {
+    throw new CommandFailedError(
+      `Stack ${stackName} has no output whose key contains MappingsTable; ` +
+        'pass --table or set MAPPINGS_TABLE.',
+    );
+  }
+
+  return { name: output[1], from: `stack ${stackName} output ${output[0]}` };
 }
 
 /** Prints a failure as one sentence that says what to do, and picks the exit code. */
