@@ -5,10 +5,9 @@ import { KnockApiActions, KnockApiActionsProps } from '../lambda/adapters/knock-
 import { MemoryLargeBodyStore } from '../lambda/adapters/large-bodies';
 import { encodeQueueMessage } from '../lambda/adapters/queue-message';
 import { PlannedAction, planActions } from '../lambda/core/mapping/plan';
-import { DeadLetters, EventLog, ObjectVersions } from '../lambda/core/ports';
+import { DeadLetters, EventLog, KnockActions, ObjectVersions } from '../lambda/core/ports';
 import { StripeEvent, asStripeEvent, summarize } from '../lambda/core/stripe-event';
 import { createMapperHandler } from '../lambda/handlers/mapper';
-import { KnockPerformer } from '../lambda/service/process-event';
 import { messageGroupOf } from '../lambda/service/grouping';
 import { startKnockStandIn } from '../test/support/knock-stand-in';
 import { RequestCounter, countRequests } from './support/aws-count';
@@ -78,7 +77,7 @@ export interface MapperFigures {
  * The Knock client with a stopwatch: how long each `perform` took, by
  * action kind, when recording is on.
  */
-class TimedKnock implements KnockPerformer {
+class TimedKnock implements KnockActions {
   readonly times: { kind: string; ms: number }[] = [];
   recording = false;
 
@@ -129,7 +128,7 @@ export async function benchMapper(
     const handler = (
       cacheSeconds: number,
       state: { log: EventLog; versions: ObjectVersions },
-      knock: KnockPerformer = unpacedKnock,
+      knock: KnockActions = unpacedKnock,
     ) =>
       createMapperHandler({
         mappings: new CachedMappingSource(local.store, cacheSeconds),

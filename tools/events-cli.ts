@@ -2,8 +2,7 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { parseArgs } from 'node:util';
 import { createAwsClients } from '../lambda/adapters/aws-clients';
 import { DynamoEventLog, EventLogFilter } from '../lambda/adapters/dynamo-state';
-import { EventStatus } from '../lambda/core/ports';
-import { LoggedAction, LoggedEvent } from '../lambda/service/process-event';
+import { ActionRecord, EventRecord, EventStatus } from '../lambda/core/ports';
 import { HeldMessage, ReplayQueues, SqsReplayQueues } from './dead-letter-queues';
 import { readStackOutputs, stackNameOf } from './stack-outputs';
 
@@ -205,8 +204,8 @@ export async function listEvents(
   json: boolean,
   io: CliIo,
 ): Promise<number> {
-  const records: LoggedEvent[] = [];
-  for await (const record of log.scan(filter)) records.push(record as LoggedEvent);
+  const records: EventRecord[] = [];
+  for await (const record of log.scan(filter)) records.push(record);
   records.sort((a, b) => b.receivedAt - a.receivedAt || a.eventId.localeCompare(b.eventId));
   const shown = records.slice(0, Math.max(0, limit));
 
@@ -238,7 +237,7 @@ export async function showEvent(
     return 1;
   }
 
-  const r = entry.record as LoggedEvent;
+  const r = entry.record;
   if (json) {
     io.out(JSON.stringify({ ...r, ...(entry.expiresAt ? { expiresAt: entry.expiresAt } : {}) }));
     return 0;
@@ -386,7 +385,7 @@ async function replayMessage(
   let state = 'no event id on the message; sent as it is';
 
   if (message.eventId) {
-    const record = (await log.get(message.eventId)) as LoggedEvent | undefined;
+    const record = await log.get(message.eventId);
     warnIfIdempotencyExpired(record, now(), io);
     const note = `replayed from the dead-letter queue at ${iso(now())}`;
     const result = await log.reopen(message.eventId, note);
@@ -407,7 +406,7 @@ async function replayMessage(
  * trigger whose last attempt timed out may have been delivered; replaying
  * it after that window may notify a second time.
  */
-function warnIfIdempotencyExpired(record: LoggedEvent | undefined, now: number, io: CliIo): void {
+function warnIfIdempotencyExpired(record: EventRecord | undefined, now: number, io: CliIo): void {
   if (!record || now - record.updatedAt < 24 * 3600_000) return;
 
   const risky = record.actions.filter((a) => a.outcomeUnknown && a.kind === 'trigger_workflow');
@@ -420,7 +419,7 @@ function warnIfIdempotencyExpired(record: LoggedEvent | undefined, now: number, 
   );
 }
 
-function describeAction(a: LoggedAction, n: number, io: CliIo): void {
+function describeAction(a: ActionRecord, n: number, io: CliIo): void {
   const answer = [a.httpStatus, a.knockRequestId].filter((x) => x !== undefined).join(' ');
   const counts = `attempts ${a.attempts}${a.calls !== undefined ? `, requests ${a.calls}` : ''}`;
   const body = a.request.body ? ` ${JSON.stringify(a.request.body)}` : '';

@@ -8,8 +8,14 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { TransientFailureError } from '../core/errors';
-import { EventLog, EventRecord, EventStatus, ObjectVersions } from '../core/ports';
-import type { AppliedVersion, ObjectFingerprint } from '../service/ordering';
+import {
+  AppliedVersion,
+  EventLog,
+  EventRecord,
+  EventStatus,
+  ObjectFingerprint,
+  ObjectVersions,
+} from '../core/ports';
 
 const EVENT = 'event#';
 const OBJECT = 'object#';

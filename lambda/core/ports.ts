@@ -49,6 +49,10 @@ export interface ActionOutcome {
   readonly status: 'done' | 'dry_run';
   readonly httpStatus?: number;
   readonly knockRequestId?: string;
+  /** HTTP requests sent for the action, quick retries included. */
+  readonly calls?: number;
+  /** Something worth a line in the event log, such as a 404 taken as done. */
+  readonly note?: string;
 }
 
 /** Performs Knock actions. */
@@ -56,8 +60,13 @@ export interface KnockActions {
   /**
    * Sends the action's request. Rejects with TransientFailureError when a
    * retry may succeed and PermanentFailureError when it cannot.
+   * `beforeRetry` runs before each quick retry (the stale check is made
+   * again there) and may reject to stop retrying.
    */
-  perform(action: PlannedAction): Promise<ActionOutcome>;
+  perform(
+    action: PlannedAction,
+    options?: { readonly beforeRetry?: () => Promise<void> },
+  ): Promise<ActionOutcome>;
 }
 
 /** The final status of an event in the event log. */
@@ -73,6 +82,15 @@ export interface ActionRecord {
   readonly httpStatus?: number;
   readonly knockRequestId?: string;
   readonly attempts: number;
+  /** HTTP requests sent to Knock for this action in its last delivery, quick retries included. */
+  readonly calls?: number;
+  readonly note?: string;
+  /**
+   * The last attempt timed out or was cut off after sending: Knock may have
+   * acted on it. A retry within 24 hours is safe for triggers (Knock
+   * honours the Idempotency-Key) and for upserts; later it may notify twice.
+   */
+  readonly outcomeUnknown?: boolean;
 }
 
 /** One Stripe event's entry in the event log. */
@@ -93,6 +111,24 @@ export interface EventRecord {
   readonly actions: readonly ActionRecord[];
   /** Deliveries the mapper has processed, duplicates included. */
   readonly attempts: number;
+  /**
+   * Only events whose signature checked out reach the mapper; rejected
+   * deliveries are logged and counted by the verifier, never written here,
+   * so an unsigned request cannot mark a real event id as handled.
+   */
+  readonly verification?: 'signature_verified';
+  /** When the verifier accepted the first delivery, epoch milliseconds. */
+  readonly arrivedAt?: number;
+  /** SQS's receive count of the latest delivery processed. */
+  readonly receiveCount?: number;
+  /** When the status became final, epoch milliseconds. */
+  readonly finishedAt?: number;
+  /** Deliveries dropped because the event had already finished. */
+  readonly duplicates?: number;
+  readonly lastDuplicateAt?: number;
+  /** Times the event was replayed from the dead-letter queue. */
+  readonly replays?: number;
+  readonly replayedAt?: number;
 }
 
 /** The event log, which is also the dedupe record. */
@@ -104,15 +140,33 @@ export interface EventLog {
   countDuplicate(eventId: string): Promise<void>;
 }
 
+/** Digests of one event's object, enough to order it against another on a tie. */
+export interface ObjectFingerprint {
+  /** `<object type>:<id>`; only fingerprints of the same Stripe object are compared. */
+  readonly ref: string;
+  /** Digest of each leaf field of `data.object`, by dot path. */
+  readonly fields: Readonly<Record<string, string>>;
+  /** Digest of each leaf of `data.previous_attributes`, by dot path; empty when absent. */
+  readonly previous: Readonly<Record<string, string>>;
+}
+
+/** The version last applied to a Knock record. */
+export interface AppliedVersion {
+  readonly created: number;
+  readonly eventId: string;
+  readonly fingerprint?: ObjectFingerprint;
+}
+
 /** The newest Stripe event applied to each Knock record. */
 export interface ObjectVersions {
-  /** The `created` and event id last applied to this state key. */
-  get(stateKey: string): Promise<{ created: number; eventId: string } | undefined>;
+  /** The version last applied to this state key. */
+  get(stateKey: string): Promise<AppliedVersion | undefined>;
   /**
    * Records an applied event unless a newer one is already recorded.
-   * Returns false when a newer one won, meaning this write is stale.
+   * Returns false when a newer one won, meaning this write is stale. The
+   * fingerprint, when given, breaks ties within one second later on.
    */
-  advance(stateKey: string, created: number, eventId: string): Promise<boolean>;
+  advance(stateKey: string, created: number, eventId: string, fingerprint?: ObjectFingerprint): Promise<boolean>;
 }
 
 /** Bodies too large for a queue message. */

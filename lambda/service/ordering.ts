@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { AppliedVersion, ObjectFingerprint } from '../core/ports';
 import { StripeEvent } from '../core/stripe-event';
 
 /**
@@ -13,23 +14,6 @@ import { StripeEvent } from '../core/stripe-event';
  * comparison needs (a short digest per leaf field) beside the applied
  * version, never the values themselves.
  */
-
-/** Digests of one event's object, enough to order it against another on a tie. */
-export interface ObjectFingerprint {
-  /** `<object type>:<id>`; only fingerprints of the same Stripe object are compared. */
-  readonly ref: string;
-  /** Digest of each leaf field of `data.object`, by dot path. */
-  readonly fields: Readonly<Record<string, string>>;
-  /** Digest of each leaf of `data.previous_attributes`, by dot path; empty when absent. */
-  readonly previous: Readonly<Record<string, string>>;
-}
-
-/** The version last applied to a Knock record. */
-export interface AppliedVersion {
-  readonly created: number;
-  readonly eventId: string;
-  readonly fingerprint?: ObjectFingerprint;
-}
 
 /** Beyond this many leaf fields an object gets no fingerprint (ties then go to the default). */
 const MAX_LEAVES = 300;

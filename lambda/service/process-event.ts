@@ -1,46 +1,28 @@
 import { PermanentFailureError, StripeSourceError, TransientFailureError } from '../core/errors';
 import { ActionPlan, PlannedAction, planActions } from '../core/mapping/plan';
-import { ActionOutcome, ActionRecord, EventLog, EventRecord, MappingSource } from '../core/ports';
+import {
+  ActionOutcome,
+  ActionRecord,
+  EventLog,
+  EventRecord,
+  KnockActions,
+  MappingSource,
+  ObjectFingerprint,
+  ObjectVersions,
+} from '../core/ports';
 import { StripeEvent } from '../core/stripe-event';
 import { customerOf } from './grouping';
-import { AppliedVersion, ObjectFingerprint, fingerprintOf, isSuperseded } from './ordering';
+import { fingerprintOf, isSuperseded } from './ordering';
 
 /** Which Stripe modes an environment acts on. */
 export type AcceptedModes = 'live' | 'test' | 'both';
 
-/**
- * Performs Knock actions. The Knock adapter also takes a hook run before
- * each of its quick retries and reports how many requests an action took;
- * any `KnockActions` from the ports fits as well.
- */
-export interface KnockPerformer {
-  perform(
-    action: PlannedAction,
-    options?: { readonly beforeRetry?: () => Promise<void> },
-  ): Promise<ActionOutcome & { readonly calls?: number; readonly note?: string }>;
-}
-
-/**
- * The newest event applied to each Knock record. Any `ObjectVersions` from
- * the ports fits; the DynamoDB one also keeps the fingerprint that breaks
- * ties within one second.
- */
-export interface VersionStore {
-  get(stateKey: string): Promise<AppliedVersion | undefined>;
-  advance(
-    stateKey: string,
-    created: number,
-    eventId: string,
-    fingerprint?: ObjectFingerprint,
-  ): Promise<boolean>;
-}
-
 /** What the mapper needs to process one event. */
 export interface ProcessDeps {
   readonly mappings: MappingSource;
-  readonly knock: KnockPerformer;
+  readonly knock: KnockActions;
   readonly eventLog: EventLog;
-  readonly versions: VersionStore;
+  readonly versions: ObjectVersions;
   readonly acceptedModes: AcceptedModes;
   readonly now: () => number;
 }
@@ -51,45 +33,6 @@ export interface DeliveryInfo {
   readonly receivedAt?: number;
   /** SQS's ApproximateReceiveCount of this message. */
   readonly receiveCount?: number;
-}
-
-/** One action as the event log keeps it: the port's record plus the request count and notes. */
-export interface LoggedAction extends ActionRecord {
-  /** HTTP requests sent to Knock for this action in its last delivery, quick retries included. */
-  readonly calls?: number;
-  readonly note?: string;
-  /**
-   * The last attempt timed out or was cut off after sending: Knock may have
-   * acted on it. A retry within 24 hours is safe for triggers (Knock
-   * honours the Idempotency-Key) and for upserts; later it may notify twice.
-   */
-  readonly outcomeUnknown?: boolean;
-}
-
-/**
- * One event's entry in the event log as this service writes it: the port's
- * `EventRecord` plus what the log commands show.
- */
-export interface LoggedEvent extends EventRecord {
-  /**
-   * Only events whose signature checked out reach the mapper; rejected
-   * deliveries are logged and counted by the verifier, never written here,
-   * so an unsigned request cannot mark a real event id as handled.
-   */
-  readonly verification?: 'signature_verified';
-  /** When the verifier accepted the first delivery, epoch ms (when the handler passes it). */
-  readonly arrivedAt?: number;
-  /** SQS's receive count of the latest delivery processed. */
-  readonly receiveCount?: number;
-  /** When the status became final, epoch milliseconds. */
-  readonly finishedAt?: number;
-  /** Deliveries dropped because the event had already finished. */
-  readonly duplicates?: number;
-  readonly lastDuplicateAt?: number;
-  /** Times the event was replayed from the dead-letter queue. */
-  readonly replays?: number;
-  readonly replayedAt?: number;
-  readonly actions: readonly LoggedAction[];
 }
 
 /** How processing one delivery ended. */
@@ -124,7 +67,7 @@ export async function processEvent(
   deps: ProcessDeps,
   delivery: DeliveryInfo = {},
 ): Promise<ProcessResult> {
-  const previous = (await deps.eventLog.get(event.id)) as LoggedEvent | undefined;
+  const previous = await deps.eventLog.get(event.id);
   if (previous && FINAL.has(previous.status)) {
     await deps.eventLog.countDuplicate(event.id);
 
@@ -153,8 +96,8 @@ export async function processEvent(
 
   const earlier = new Map(previous?.actions.map((a) => [a.mappingId, a]) ?? []);
   const fingerprint = plan.actions.some((a) => a.stateKey) ? fingerprintOf(event) : undefined;
-  const actions: LoggedAction[] = [];
-  const progress = (): LoggedEvent => ({
+  const actions: ActionRecord[] = [];
+  const progress = (): EventRecord => ({
     ...base,
     matched: plan.matched,
     skipped: plan.skipped,
@@ -202,7 +145,7 @@ export async function processEvent(
  */
 async function planFor(
   event: StripeEvent,
-  base: LoggedEvent,
+  base: EventRecord,
   deps: ProcessDeps,
 ): Promise<ActionPlan> {
   const mappings = await deps.mappings.all();
@@ -222,7 +165,7 @@ async function performOnce(
   attempts: number,
   fingerprint: ObjectFingerprint | undefined,
   deps: ProcessDeps,
-): Promise<LoggedAction> {
+): Promise<ActionRecord> {
   const { stateKey } = action;
   if (!stateKey) {
     const outcome = await deps.knock.perform(action);
@@ -271,19 +214,19 @@ async function recordFailure(
   attempts: number,
   plan: ActionPlan,
   index: number,
-  earlier: ReadonlyMap<string, LoggedAction>,
-  progress: LoggedEvent,
+  earlier: ReadonlyMap<string, ActionRecord>,
+  progress: EventRecord,
   deps: ProcessDeps,
 ): Promise<void> {
   const details = failureDetails(error);
-  const failed: LoggedAction = {
+  const failed: ActionRecord = {
     ...describe(action),
     status: 'failed',
     reason: messageOf(error),
     attempts,
     ...details,
   };
-  const remaining = plan.actions.slice(index + 1).map((a): LoggedAction => {
+  const remaining = plan.actions.slice(index + 1).map((a): ActionRecord => {
     const before = earlier.get(a.mappingId);
     if (before && isSettled(before)) return before;
 
@@ -306,7 +249,7 @@ function isSettled(action: ActionRecord): boolean {
 function outcomeFields(
   outcome: ActionOutcome & { readonly calls?: number; readonly note?: string },
   extraNote?: string,
-): Pick<LoggedAction, 'status' | 'httpStatus' | 'knockRequestId' | 'calls' | 'note'> {
+): Pick<ActionRecord, 'status' | 'httpStatus' | 'knockRequestId' | 'calls' | 'note'> {
   const note = [outcome.note, extraNote].filter(Boolean).join('; ');
 
   return {
@@ -321,7 +264,7 @@ function outcomeFields(
 /** What a failure says about Knock's answer, read from the adapter's errors by shape. */
 function failureDetails(
   error: unknown,
-): Pick<LoggedAction, 'httpStatus' | 'knockRequestId' | 'calls' | 'outcomeUnknown'> {
+): Pick<ActionRecord, 'httpStatus' | 'knockRequestId' | 'calls' | 'outcomeUnknown'> {
   if (typeof error !== 'object' || error === null) return {};
 
   const e = error as Partial<Record<'httpStatus' | 'knockRequestId' | 'calls' | 'outcomeUnknown', unknown>>;
@@ -335,11 +278,11 @@ function failureDetails(
 }
 
 function finish(
-  record: LoggedEvent,
+  record: EventRecord,
   status: 'done' | 'skipped' | 'dead_lettered',
   reason: string | undefined,
   deps: ProcessDeps,
-): LoggedEvent {
+): EventRecord {
   const { reason: _previousReason, ...rest } = record;
 
   return { ...rest, status, ...(reason ? { reason } : {}), finishedAt: deps.now() };
@@ -353,10 +296,10 @@ function modeAccepted(event: StripeEvent, accepted: AcceptedModes): boolean {
 
 function newRecord(
   event: StripeEvent,
-  previous: LoggedEvent | undefined,
+  previous: EventRecord | undefined,
   now: number,
   delivery: DeliveryInfo,
-): LoggedEvent {
+): EventRecord {
   const customer = customerOf(event);
   const arrivedAt = previous?.arrivedAt ?? delivery.receivedAt;
   // Counters the log adapter keeps on the item, carried over a rewrite.

@@ -1,5 +1,5 @@
 import { LocalPipeline, startLocalPipeline } from '../../local/pipeline';
-import { LoggedEvent } from '../../lambda/service/process-event';
+import { EventRecord } from '../../lambda/core/ports';
 import { sendSigned } from '../../tools/send-event';
 import { teamFixture } from '../support/fixtures';
 import { KnockStandIn, ReceivedRequest, Responder, startKnockStandIn } from '../support/knock-stand-in';
@@ -325,8 +325,8 @@ describe('soak: thousands of Stripe events through a faulty, rate-limited Knock'
     expect(mismatched).toEqual([]);
 
     // No event unaccounted for: one record each, all finished as their mappings say.
-    const records = new Map<string, LoggedEvent>();
-    for await (const record of pipeline.eventLog.scan()) records.set(record.eventId, record as LoggedEvent);
+    const records = new Map<string, EventRecord>();
+    for await (const record of pipeline.eventLog.scan()) records.set(record.eventId, record);
     const unaccounted = events.filter((e) => {
       const status = records.get(e.id)?.status;
       return status !== (e.type === 'payment_intent.succeeded' ? 'skipped' : 'done');

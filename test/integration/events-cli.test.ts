@@ -4,7 +4,7 @@ import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SQSCli
 import { SqsDeadLetters } from '../../lambda/adapters/sqs-queue';
 import { tableDefinitions } from '../../lambda/adapters/table-schemas';
 import { Mapping } from '../../lambda/core/mapping/types';
-import { LoggedEvent } from '../../lambda/service/process-event';
+import { EventRecord } from '../../lambda/core/ports';
 import { EmbeddedDynamo, startEmbeddedDynamo } from '../../local/embedded-dynamo';
 import { LocalPipeline, LocalPipelineOptions, startLocalPipeline } from '../../local/pipeline';
 import { main } from '../../tools/events-cli';
@@ -122,7 +122,7 @@ describe('events list, show and summary on the local pipeline’s event log (dyn
   it('filters by status, type, customer and time', async () => {
     const idsOf = async (...args: string[]) =>
       (await cli(['list', ...table, '--json', ...args])).lines
-        .map((l) => (JSON.parse(l) as LoggedEvent).eventId)
+        .map((l) => (JSON.parse(l) as EventRecord).eventId)
         .sort();
 
     expect(await idsOf('--status', 'dead_lettered')).toEqual([ids.failed]);
@@ -290,7 +290,7 @@ describe('events replay and redrive against SQS FIFO queues (moto)', () => {
 
     // Act
     const replay = await cli(['replay', eventId, ...where]);
-    const reopened = (await pipeline.eventLog.get(eventId)) as LoggedEvent;
+    const reopened = (await pipeline.eventLog.get(eventId)) as EventRecord;
     const processed = await processFromSqs();
 
     // Assess
@@ -335,7 +335,7 @@ describe('events replay and redrive against SQS FIFO queues (moto)', () => {
     expect(await dlqDepth()).toBe(0);
     const failedEvents = [];
     for await (const r of pipeline.eventLog.scan({ types: ['invoice.payment_failed'] })) failedEvents.push(r);
-    expect(failedEvents.map((r) => [r.status, (r as LoggedEvent).replays])).toEqual([
+    expect(failedEvents.map((r) => [r.status, r.replays])).toEqual([
       ['done', 1],
       ['done', 1],
     ]);

@@ -5,7 +5,7 @@ import { KnockRejectedError, KnockTransientError } from '../../../lambda/adapter
 import { tableDefinitions } from '../../../lambda/adapters/table-schemas';
 import { EventRecord } from '../../../lambda/core/ports';
 import { fingerprintOf } from '../../../lambda/service/ordering';
-import { LoggedEvent, ProcessDeps, processEvent } from '../../../lambda/service/process-event';
+import { ProcessDeps, processEvent } from '../../../lambda/service/process-event';
 import { EmbeddedDynamo, startEmbeddedDynamo } from '../../../local/embedded-dynamo';
 import { ScriptedKnock, customerUpdated, deps as memoryDeps, invoicePaid } from './support';
 
@@ -275,7 +275,7 @@ describe('the event log', () => {
 
     await processEvent(event, deps(state, knock));
 
-    const record = (await state.log.get(event.id)) as LoggedEvent;
+    const record = (await state.log.get(event.id)) as EventRecord;
     expect(record).toMatchObject({ duplicates: 1, replays: 1, status: 'done' });
   });
 });

@@ -1,8 +1,8 @@
 import { KnockTransientError } from '../../../lambda/adapters/knock-actions';
 import { PlannedAction } from '../../../lambda/core/mapping/plan';
-import { ActionOutcome } from '../../../lambda/core/ports';
+import { ActionOutcome, KnockActions } from '../../../lambda/core/ports';
 import { fingerprintOf, isSuperseded } from '../../../lambda/service/ordering';
-import { KnockPerformer, processEvent } from '../../../lambda/service/process-event';
+import { processEvent } from '../../../lambda/service/process-event';
 import { MemoryVersions, ScriptedKnock, customerUpdated, deps } from './support';
 
 const T = 1_700_000_000;
@@ -38,7 +38,7 @@ describe('nothing stale', () => {
   it('makes the age check again before a retry, skipping the action if a newer event landed', async () => {
     const d = deps();
     const retried: string[] = [];
-    const knock: KnockPerformer = {
+    const knock: KnockActions = {
       async perform(action: PlannedAction, options): Promise<ActionOutcome> {
         // A newer update of the same user lands while this call is being retried.
         await d.versions.advance('user:cus_1', T + 30, 'evt_newer');
@@ -77,7 +77,7 @@ describe('nothing stale', () => {
 
   it('notes it on record when a newer event won the race while this one was being sent', async () => {
     const versions = new MemoryVersions();
-    const knock: KnockPerformer = {
+    const knock: KnockActions = {
       async perform() {
         await versions.advance('user:cus_1', T + 99, 'evt_racing');
         return { status: 'done', httpStatus: 200 };

@@ -1,11 +1,19 @@
 import type { SQSEvent } from 'aws-lambda';
 import { PlannedAction } from '../../../lambda/core/mapping/plan';
 import { Mapping } from '../../../lambda/core/mapping/types';
-import { ActionOutcome, EventLog, EventRecord, MappingSource } from '../../../lambda/core/ports';
+import {
+  ActionOutcome,
+  AppliedVersion,
+  EventLog,
+  EventRecord,
+  KnockActions,
+  MappingSource,
+  ObjectFingerprint,
+  ObjectVersions,
+} from '../../../lambda/core/ports';
 import { StripeEvent } from '../../../lambda/core/stripe-event';
 import { INVOICE_PAID_IDENTIFY } from '../../support/mappings';
-import { AppliedVersion, ObjectFingerprint } from '../../../lambda/service/ordering';
-import { KnockPerformer, ProcessDeps, VersionStore } from '../../../lambda/service/process-event';
+import { ProcessDeps } from '../../../lambda/service/process-event';
 
 /**
  * In-memory doubles with the semantics the delivery guarantees rely on:
@@ -54,7 +62,7 @@ export class MemoryEventLog implements EventLog {
   }
 }
 
-export class MemoryVersions implements VersionStore {
+export class MemoryVersions implements ObjectVersions {
   readonly versions = new Map<string, AppliedVersion>();
 
   async get(stateKey: string): Promise<AppliedVersion | undefined> {
@@ -82,7 +90,7 @@ export type KnockStep = ActionOutcome | Error | ((action: PlannedAction) => Prom
  * A Knock double that records every action and answers from a script per
  * mapping id (the last step repeats); unscripted actions succeed.
  */
-export class ScriptedKnock implements KnockPerformer {
+export class ScriptedKnock implements KnockActions {
   readonly sent: PlannedAction[] = [];
   private readonly scripts = new Map<string, KnockStep[]>();
 
