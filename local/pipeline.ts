@@ -124,8 +124,7 @@ export interface LocalPipelineOptions {
 /**
  * Settings of a local pipeline on a real SQS FIFO queue. The queue's own
  * visibility timeout and redrive policy apply, so the in-memory queue's
- * `visibilityTimeoutMs`, `maxReceiveCount`, `queueDedupeWindowMs` and
- * `maxInlineBytes` do not.
+ * `visibilityTimeoutMs`, `maxReceiveCount` and `queueDedupeWindowMs` do not.
  */
 export interface SqsLocalPipelineOptions extends LocalPipelineOptions {
   readonly sqs: {
@@ -258,7 +257,7 @@ export async function startLocalPipeline(
     if (options.signingSecretId) cleanup.push(() => remote.secrets.destroy());
 
     const queueSide = sqsQueues
-      ? await sqsQueue(aws.sqs, sqsQueues, largeBodies)
+      ? await sqsQueue(aws.sqs, sqsQueues, largeBodies, options.maxInlineBytes)
       : memoryQueue(options, largeBodies, eventLog);
     if (sqsQueues) cleanup.push(() => remote.sqs.destroy());
 
@@ -422,6 +421,7 @@ async function sqsQueue(
   sqs: SQSClient,
   target: SqsLocalPipelineOptions['sqs'],
   largeBodies: LargeBodyStore,
+  maxInlineBytes: number | undefined,
 ): Promise<QueueSide> {
   const { queueUrl, deadLetterQueueUrl } = target;
   const queueArn = await queueArnOf(sqs, queueUrl, 'QUEUE_URL');
@@ -433,7 +433,7 @@ async function sqsQueue(
       embedded: false,
       detail: `SQS ${queueUrl}, dead letters to ${deadLetterQueueUrl}`,
     },
-    eventQueue: new SqsEventQueue(sqs, queueUrl, largeBodies),
+    eventQueue: new SqsEventQueue(sqs, queueUrl, largeBodies, maxInlineBytes),
     deadLetters: new SqsDeadLetters(sqs, deadLetterQueueUrl),
     fields: { queueUrl, deadLetterQueueUrl },
     consume(mapBatch, { batchSize, concurrency }, telemetry) {

@@ -1,17 +1,22 @@
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { DeadLetters, EventQueue, LargeBodyStore, QueuedEvent } from '../core/ports';
-import { ATTR, QueueMessage, encodeQueueMessage } from './queue-message';
+import { ATTR, DEFAULT_MAX_INLINE_BYTES, QueueMessage, encodeQueueMessage } from './queue-message';
 
 /** Verified events onto the SQS FIFO queue. */
 export class SqsEventQueue implements EventQueue {
+  /**
+   * @param maxInlineBytes bodies above this go to `largeBodies`; the default
+   *   fits SQS's 1 MiB limit with room for the attributes.
+   */
   constructor(
     private readonly sqs: SQSClient,
     private readonly queueUrl: string,
     private readonly largeBodies?: LargeBodyStore,
+    private readonly maxInlineBytes = DEFAULT_MAX_INLINE_BYTES,
   ) {}
 
   async enqueue(event: QueuedEvent): Promise<void> {
-    const message = await encodeQueueMessage(event, this.largeBodies);
+    const message = await encodeQueueMessage(event, this.largeBodies, this.maxInlineBytes);
     await sendMessage(this.sqs, this.queueUrl, message);
   }
 }
