@@ -5,6 +5,7 @@ import { readLocalAwsSettings } from './aws-settings';
 import { DEV_SECRET_FILE, localSigningSecret } from './dev-secret';
 import { LocalRunError } from './errors';
 import { LocalPipelineBase, PipelinePart, startLocalPipeline } from './pipeline';
+import { removeRunFile, writeRunFile } from './run-file';
 
 const HELP = `Usage: npm start [-- --env ENV] [-- --help]
 
@@ -128,6 +129,16 @@ export async function startFromSettings(input: StartInput): Promise<LocalPipelin
       ? `Knock: sending to ${env.KNOCK_API_URL || 'https://api.knock.app'}`
       : 'Knock: dry run (set KNOCK_API_KEY to send)',
   );
+  const endpoint = await pipeline.aws.dynamo.config.endpoint?.();
+  writeRunFile({
+    url: pipeline.url,
+    ...(endpoint && !settings.tables ? { dynamoEndpoint: `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}` } : {}),
+    stateTable: pipeline.tables.state,
+    mappingsTable: pipeline.tables.mappings,
+    queueInMemory: !settings.queue,
+    pid: process.pid,
+  });
+  print('event log: npm run events -- list --local (also show, summary)');
 
   return pipeline;
 }
@@ -160,6 +171,7 @@ async function main(): Promise<void> {
   });
 
   const stop = async () => {
+    removeRunFile(process.pid);
     await pipeline.stop();
     process.exit(0);
   };

@@ -1,5 +1,6 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { parseArgs } from 'node:util';
+import { LocalRun, readRunFile } from '../local/run-file';
 import { createAwsClients } from '../lambda/adapters/aws-clients';
 import { DynamoEventLog, EventLogFilter } from '../lambda/adapters/dynamo-state';
 import { ActionRecord, EventRecord, EventStatus } from '../lambda/core/ports';
@@ -35,6 +36,7 @@ Where (flags, else environment, else the StripeSource-<env> stack outputs):
   --endpoint URL       AWS endpoint for every service (AWS_ENDPOINT_URL), e.g. a
                        local emulator
   --region REGION      (AWS_REGION, default us-east-1)
+  --local              the event log of the npm start running on this machine
 
 Other options:
   --json               one JSON object per line instead of text
@@ -97,9 +99,11 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const env = io.env ?? process.env;
   const now = io.now ?? Date.now;
   const region = values.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
-  const endpoint = values.endpoint ?? env.AWS_ENDPOINT_URL;
-  const credentials =
-    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+  const local = values.local ? localRun(command) : undefined;
+  const endpoint = values.endpoint ?? local?.dynamoEndpoint ?? env.AWS_ENDPOINT_URL;
+  const credentials = local?.dynamoEndpoint
+    ? { accessKeyId: 'local', secretAccessKey: 'local' }
+    : env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
       ? {
           accessKeyId: env.AWS_ACCESS_KEY_ID,
           secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
@@ -112,7 +116,7 @@ async function run(argv: readonly string[], io: CliIo): Promise<number> {
 
   const targets = await resolveTargets(
     {
-      ...pick('table', values.table ?? env.STATE_TABLE),
+      ...pick('table', values.table ?? local?.stateTable ?? env.STATE_TABLE),
       ...pick('queueUrl', values['queue-url'] ?? env.QUEUE_URL),
       ...pick('dlqUrl', values['dlq-url'] ?? env.DLQ_URL),
     },
@@ -430,6 +434,24 @@ function describeAction(a: ActionRecord, n: number, io: CliIo): void {
   if (a.outcomeUnknown) io.out('       outcome unknown: the last request may have reached Knock');
 }
 
+/**
+ * The event log of the `npm start` running on this machine, as it recorded
+ * itself in `.local/run.json`. Its in-memory dead-letter queue cannot be
+ * reached from another process, so replay and redrive are refused there.
+ */
+function localRun(command: string): LocalRun {
+  const run = readRunFile();
+  if (!run) throw new UsageError('--local: no npm start is running here (no .local/run.json).');
+  if ((command === 'replay' || command === 'redrive') && run.queueInMemory) {
+    throw new UsageError(
+      '--local: the local dead-letter queue lives in the npm start process; run it on a real ' +
+        'queue (QUEUE_URL and DLQ_URL, e.g. in moto) to replay from another terminal.',
+    );
+  }
+
+  return run;
+}
+
 function parseCli(argv: readonly string[]) {
   try {
     return parseArgs({
@@ -450,6 +472,7 @@ function parseCli(argv: readonly string[]) {
         endpoint: { type: 'string' },
         region: { type: 'string' },
         json: { type: 'boolean' },
+        local: { type: 'boolean' },
         'wait-seconds': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },

@@ -20,7 +20,8 @@ Options:
   --url URL           where to post (default http://127.0.0.1:3000/webhooks/stripe,
                       or HOST/PORT from the environment)
   --secret SECRET     signing secret (default STRIPE_WEBHOOK_SECRET, else the
-                      one npm start generated in .local/signing-secret)
+                      one npm start generated in .local/signing-secret); of
+                      a comma-separated list, the first is used
   --version V         the fixture's API version (file name without .json)
   --as-is             send the file's bytes unchanged (same event id; a
                       second send is a duplicate). By default the event gets
@@ -88,15 +89,22 @@ async function main(): Promise<void> {
     return;
   }
 
-  const secret = values.secret ?? localSigningSecret(false)?.secret;
-  if (!secret) throw new Error('No signing secret: set STRIPE_WEBHOOK_SECRET, pass --secret, or start npm start first.');
+  const configured = values.secret ?? localSigningSecret(false)?.secret;
+  if (!configured) throw new Error('No signing secret: set STRIPE_WEBHOOK_SECRET, pass --secret, or start npm start first.');
+  // A list (while rolling) signs with its first secret, as Stripe signs with the newest.
+  const secret = configured.split(/[\s,]+/).find((s) => s !== '')!;
   const url = values.url ?? `http://${process.env.HOST || '127.0.0.1'}:${process.env.PORT || 3000}/webhooks/stripe`;
 
   for (const arg of positionals) {
     const file = fixtureFile(arg, values.version);
     const text = readFileSync(file, 'utf8');
     const body = values['as-is'] ? text : freshen(text);
-    const { status, text: reply } = await sendSigned(url, body, secret);
+    const { status, text: reply } = await sendSigned(url, body, secret).catch((error: unknown) => {
+      throw new Error(
+        `Could not reach ${url} (${(error as Error).message}). Is npm start running there? ` +
+          'It listens on HOST/PORT, and so does this command.',
+      );
+    });
     console.log(`${file} -> ${status} ${reply}`);
     if (status >= 300) process.exitCode = 1;
   }
