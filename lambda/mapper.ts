@@ -8,14 +8,19 @@ import { DynamoEventLog, DynamoObjectVersions } from './adapters/dynamo-state';
 import { KnockApiActions } from './adapters/knock-actions';
 import { S3LargeBodyStore } from './adapters/large-bodies';
 import { SqsDeadLetters } from './adapters/sqs-queue';
-import { createMapperHandler } from './handlers/mapper';
+import { sqsRetryLater } from './adapters/sqs-visibility';
+import { DEFAULT_RETRY_BACKOFF, createMapperHandler } from './handlers/mapper';
 import { PowertoolsTelemetry } from './handlers/telemetry';
 import { modesEnv, numberEnv, requireEnv } from './settings';
 
 /**
  * The mapper Lambda on the FIFO queue. The Knock API key is read from
  * Secrets Manager on the first batch and cached for five minutes; mappings
- * are cached for MAPPING_CACHE_SECONDS.
+ * are cached for MAPPING_CACHE_SECONDS. A failed message is made visible
+ * again after its backoff (RETRY_BASE_SECONDS × 2^(receives - 1), at most
+ * RETRY_MAX_SECONDS; defaults 30 and 900) or the Retry-After Knock asked
+ * for, whichever is later, with ChangeMessageVisibility on the queue the
+ * records came from (QUEUE_URL when set, else derived from their ARN).
  */
 const logger = new Logger();
 const metrics = new Metrics();
@@ -59,6 +64,13 @@ async function mapper(): Promise<ReturnType<typeof createMapperHandler>> {
     acceptedModes: modesEnv('ACCEPTED_MODES'),
     telemetry,
     now: Date.now,
+    // A failed message comes back after its backoff or Retry-After, not the fixed
+    // visibility timeout. The queue URL comes from each record's ARN unless QUEUE_URL is set.
+    retryLater: sqsRetryLater(aws.sqs, process.env.QUEUE_URL || undefined),
+    retryBackoff: {
+      baseSeconds: numberEnv('RETRY_BASE_SECONDS', DEFAULT_RETRY_BACKOFF.baseSeconds),
+      maxSeconds: numberEnv('RETRY_MAX_SECONDS', DEFAULT_RETRY_BACKOFF.maxSeconds),
+    },
   });
 
   return mapBatch;

@@ -1,17 +1,46 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { createMapperHandler } from '../lambda/handlers/mapper';
+import { RetryBackoff, createMapperHandler, retryDelaySeconds } from '../lambda/handlers/mapper';
 import { Telemetry } from '../lambda/handlers/telemetry';
 import { MemoryFifoQueue, StoredMessage } from './memory-queue';
 
+/** Settings of a {@link MemoryQueuePoller} beyond the queue and the handler. */
+export interface MemoryQueuePollerOptions {
+  /**
+   * The backoff for a failed message the mapper gave no delay for (it
+   * normally does, through `retryLater`), and for a batch whose call threw.
+   * @default 1 s doubling per receive, at most 60 s
+   */
+  readonly retryBackoff?: RetryBackoff;
+  /**
+   * A batch running longer than this is reported with a warning: in AWS the
+   * mapper's 30 s timeout would have cut it off.
+   * @default 30000
+   */
+  readonly slowBatchMs?: number;
+}
+
+/** The local run's default backoff: quick, for a person watching, yet not burning every receive at once. */
+export const LOCAL_RETRY_BACKOFF: RetryBackoff = { baseSeconds: 1, maxSeconds: 60 };
+
 /**
  * Lambda's event source mapping over the in-memory queue: polls it, calls
- * the mapper with batches, deletes what succeeded and leaves the reported
- * failures to come back after the visibility timeout.
+ * the mapper with batches, deletes what succeeded and hands the reported
+ * failures back to the queue with their retry delay once the batch returns.
+ *
+ * While a batch runs, its messages are kept hidden (their visibility is
+ * renewed, as a long-running SQS consumer does), so however long Knock
+ * takes, a message is never handed to a second poller while the first is
+ * still on it; the queue's visibility timeout only matters if a poller
+ * stops without settling its batch.
  */
 export class MemoryQueuePoller {
   private running = false;
   private busy = 0;
   private loops: Promise<void>[] = [];
+  /** Delay asked for each failed message of a running batch, by receipt handle. */
+  private readonly delays = new Map<string, number>();
+  private readonly backoff: RetryBackoff;
+  private readonly slowBatchMs: number;
 
   constructor(
     private readonly queue: MemoryFifoQueue,
@@ -19,7 +48,20 @@ export class MemoryQueuePoller {
     private readonly batchSize: number,
     private readonly concurrency: number,
     private readonly telemetry: Telemetry,
-  ) {}
+    options: MemoryQueuePollerOptions = {},
+  ) {
+    this.backoff = options.retryBackoff ?? LOCAL_RETRY_BACKOFF;
+    this.slowBatchMs = options.slowBatchMs ?? 30_000;
+  }
+
+  /**
+   * The mapper's `retryLater` for this queue: notes the delay, applied when
+   * the batch returns (releasing the message earlier could let the queue
+   * hand it out while its batch is still running).
+   */
+  readonly retryLater = async (record: SQSRecord, delaySeconds: number): Promise<void> => {
+    this.delays.set(record.receiptHandle, Math.max(0, delaySeconds) * 1000);
+  };
 
   start(): void {
     this.running = true;
@@ -31,7 +73,10 @@ export class MemoryQueuePoller {
     await Promise.all(this.loops);
   }
 
-  /** Resolves once the queue is empty and no batch is being handled. */
+  /**
+   * Resolves once the queue is empty and no batch is being handled.
+   * Messages waiting out a retry delay count as not drained.
+   */
   async drained(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (this.queue.size > 0 || this.busy > 0) {
@@ -50,21 +95,55 @@ export class MemoryQueuePoller {
 
       this.busy += 1;
       try {
-        const response = await this.mapBatch(toSqsEvent(batch));
-        const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
-        for (const message of batch) {
-          if (!failed.has(message.messageId)) this.queue.delete(message.receiptHandle!);
-        }
-      } catch (error) {
-        this.telemetry.error('mapper invocation failed; the batch will be retried', { error });
+        await this.handle(batch);
       } finally {
         this.busy -= 1;
       }
     }
   }
+
+  private async handle(batch: readonly StoredMessage[]): Promise<void> {
+    const started = Date.now();
+    const visibility = this.queue.visibilityTimeoutMs;
+    const renew = setInterval(() => {
+      for (const message of batch) this.queue.changeVisibility(message.receiptHandle!, visibility);
+    }, Math.max(10, Math.floor(visibility / 3)));
+
+    let failed: ReadonlySet<string>;
+    try {
+      const response = await this.mapBatch(toSqsEvent(batch));
+      failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+    } catch (error) {
+      this.telemetry.error('mapper invocation failed; the batch will be retried', { error });
+      failed = new Set(batch.map((m) => m.messageId));
+    } finally {
+      clearInterval(renew);
+    }
+
+    for (const message of batch) {
+      const handle = message.receiptHandle!;
+      const asked = this.delays.get(handle);
+      this.delays.delete(handle);
+      if (!failed.has(message.messageId)) {
+        this.queue.delete(handle);
+      } else {
+        const delayMs = asked ?? retryDelaySeconds(undefined, message.receiveCount, this.backoff) * 1000;
+        this.queue.release(handle, delayMs);
+      }
+    }
+
+    const tookMs = Date.now() - started;
+    if (tookMs > this.slowBatchMs) {
+      this.telemetry.warn(
+        `a mapper batch took ${Math.round(tookMs / 1000)} s; in AWS the mapper's 30 s timeout ` +
+          'would have cut it off, and the whole batch would come back after the visibility timeout',
+        { messages: batch.length, tookMs },
+      );
+    }
+  }
 }
 
-function toSqsEvent(batch: StoredMessage[]): SQSEvent {
+function toSqsEvent(batch: readonly StoredMessage[]): SQSEvent {
   return {
     Records: batch.map(
       (m): SQSRecord => ({

@@ -12,7 +12,11 @@ export interface StoredMessage extends QueueMessage {
 
 /** Settings of one in-memory FIFO queue. */
 export interface MemoryFifoQueueProps {
-  /** How long a received message stays hidden before it is redelivered. */
+  /**
+   * How long a received message stays hidden before it is redelivered when
+   * its consumer neither deletes nor releases it: a safety net for a
+   * consumer that died, longer than any batch takes.
+   */
   readonly visibilityTimeoutMs: number;
   /** Receives after which a message moves to the dead-letter queue. */
   readonly maxReceiveCount?: number;
@@ -26,8 +30,9 @@ export interface MemoryFifoQueueProps {
 /**
  * An in-process queue with the semantics of SQS FIFO that the pipeline relies
  * on: a received message is hidden for the visibility timeout and comes back
- * if not deleted; a group with a message in flight delivers nothing else
- * until that message is deleted or visible again; a deduplication id seen in
+ * if not deleted (its consumer may change the timeout, as
+ * ChangeMessageVisibility does); a group with a message hidden delivers
+ * nothing until that message is deleted or visible again; a deduplication id seen in
  * the last five minutes is dropped; after `maxReceiveCount` receives a
  * message moves to the dead-letter queue. Not durable: it lives as long as
  * the process, which is what the local run needs.
@@ -63,15 +68,12 @@ export class MemoryFifoQueue {
    */
   receive(max: number): StoredMessage[] {
     const now = this.now();
-    const blocked = new Set<string>();
+    // As SQS FIFO: a group with any message in flight (or held back by a delay) waits whole.
+    const blocked = new Set(this.messages.filter((m) => m.visibleAt > now).map((m) => m.groupId));
     const batch: StoredMessage[] = [];
 
     for (const message of [...this.messages]) {
       if (batch.length >= max) break;
-      if (message.visibleAt > now) {
-        blocked.add(message.groupId);
-        continue;
-      }
       if (blocked.has(message.groupId)) continue;
 
       const { maxReceiveCount, deadLetterQueue } = this.props;
@@ -97,11 +99,29 @@ export class MemoryFifoQueue {
     if (message) this.remove(message);
   }
 
-  /** Makes a received message visible again at once (a failed attempt). */
+  /**
+   * Hands a received message back after a failed attempt: it becomes visible
+   * again `delayMs` from now (0 at once). A stale receipt handle does nothing.
+   */
   release(receiptHandle: string, delayMs: number): void {
-    const message = this.messages.find((m) => m.receiptHandle === receiptHandle);
-    if (message) message.visibleAt = this.now() + delayMs;
+    this.changeVisibility(receiptHandle, delayMs);
     this.wake();
+  }
+
+  /**
+   * Hides a received message for `timeoutMs` from now, as SQS's
+   * ChangeMessageVisibility does; a consumer still working on a message
+   * calls it to keep the message from coming back. A stale receipt handle
+   * does nothing.
+   */
+  changeVisibility(receiptHandle: string, timeoutMs: number): void {
+    const message = this.messages.find((m) => m.receiptHandle === receiptHandle);
+    if (message) message.visibleAt = this.now() + Math.max(0, timeoutMs);
+  }
+
+  /** The visibility timeout a receive starts with. */
+  get visibilityTimeoutMs(): number {
+    return this.props.visibilityTimeoutMs;
   }
 
   /** Removes and returns every message (for redrive). */

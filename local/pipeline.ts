@@ -16,6 +16,7 @@ import {
   StaticSigningSecrets,
 } from '../lambda/adapters/signing-secrets';
 import { SqsDeadLetters, SqsEventQueue } from '../lambda/adapters/sqs-queue';
+import { sqsRetryLater } from '../lambda/adapters/sqs-visibility';
 import { Mapping } from '../lambda/core/mapping/types';
 import {
   DeadLetters,
@@ -24,7 +25,7 @@ import {
   LargeBodyStore,
   SigningSecrets,
 } from '../lambda/core/ports';
-import { createMapperHandler } from '../lambda/handlers/mapper';
+import { MapperDeps, RetryBackoff, createMapperHandler } from '../lambda/handlers/mapper';
 import { Telemetry } from '../lambda/handlers/telemetry';
 import { createVerifierHandler } from '../lambda/handlers/verifier';
 import { AcceptedModes } from '../lambda/service/process-event';
@@ -33,7 +34,7 @@ import { ConsoleTelemetry } from './console-telemetry';
 import { EmbeddedDynamo, startEmbeddedDynamo } from './embedded-dynamo';
 import { LocalRunError } from './errors';
 import { GatewayServer, startGatewayServer } from './gateway-server';
-import { MemoryQueuePoller } from './memory-poller';
+import { LOCAL_RETRY_BACKOFF, MemoryQueuePoller } from './memory-poller';
 import { MemoryFifoQueue } from './memory-queue';
 import { SqsPoller } from './sqs-poller';
 import { prepareTables, seedIfEmpty } from './tables';
@@ -76,8 +77,22 @@ export interface LocalPipelineOptions {
   readonly acceptedModes?: AcceptedModes;
   /** @default 300 */
   readonly toleranceSeconds?: number;
-  /** Local redelivery delay after a failure (in-memory queue only). @default 1000 */
+  /**
+   * How long a received message of the in-memory queue stays hidden if its
+   * batch never reports back: a safety net, as in AWS (six times the
+   * mapper's 30 s timeout). The poller keeps a running batch's messages
+   * hidden however long it takes, and hands failed ones back with their
+   * retry delay (`retryBackoff`), so this is not the retry delay.
+   * @default 180000
+   */
   readonly visibilityTimeoutMs?: number;
+  /**
+   * When a failed message comes back: `baseSeconds × 2^(receives - 1)`, at
+   * most `maxSeconds`, or later if Knock's Retry-After (or the pacer) asks
+   * for longer. Applies to the in-memory queue and to a real SQS queue.
+   * @default { baseSeconds: 1, maxSeconds: 60 }
+   */
+  readonly retryBackoff?: RetryBackoff;
   /** Receives before dead-lettering (in-memory queue only). @default 5 */
   readonly maxReceiveCount?: number;
   /**
@@ -282,6 +297,8 @@ export async function startLocalPipeline(
       acceptedModes: options.acceptedModes ?? 'both',
       telemetry,
       now: Date.now,
+      retryLater: queueSide.retryLater,
+      retryBackoff: options.retryBackoff ?? LOCAL_RETRY_BACKOFF,
     });
     const consumer = queueSide.consume(mapBatch, options, telemetry);
 
@@ -349,6 +366,8 @@ interface QueueSide {
   readonly part: PipelinePart;
   readonly eventQueue: EventQueue;
   readonly deadLetters: DeadLetters;
+  /** The mapper's hook that sets when a failed message comes back. */
+  readonly retryLater: NonNullable<MapperDeps['retryLater']>;
   readonly fields:
     | Pick<LocalPipeline, 'queue' | 'deadLetterQueue'>
     | Pick<SqsLocalPipeline, 'queueUrl' | 'deadLetterQueueUrl'>;
@@ -368,7 +387,7 @@ function memoryQueue(
 ): QueueSide {
   const deadLetterQueue = new MemoryFifoQueue({ visibilityTimeoutMs: 30_000 });
   const queue = new MemoryFifoQueue({
-    visibilityTimeoutMs: options.visibilityTimeoutMs ?? 1000,
+    visibilityTimeoutMs: options.visibilityTimeoutMs ?? 180_000,
     maxReceiveCount: options.maxReceiveCount ?? 5,
     deadLetterQueue,
     ...(options.queueDedupeWindowMs !== undefined
@@ -376,6 +395,8 @@ function memoryQueue(
       : {}),
   });
   const maxInline = options.maxInlineBytes;
+  // Made by consume(), after the mapper that calls retryLater on it.
+  let poller: MemoryQueuePoller | undefined;
 
   return {
     part: { part: 'queue', embedded: true, detail: 'in-memory FIFO queue and dead-letter queue' },
@@ -394,9 +415,14 @@ function memoryQueue(
         });
       },
     },
+    retryLater: async (record, delaySeconds) => poller?.retryLater(record, delaySeconds),
     fields: { queue, deadLetterQueue },
-    consume(mapBatch, { batchSize, concurrency }, telemetry) {
-      return new MemoryQueuePoller(queue, mapBatch, batchSize ?? 10, concurrency ?? 2, telemetry);
+    consume(mapBatch, { batchSize, concurrency, retryBackoff }, telemetry) {
+      poller = new MemoryQueuePoller(queue, mapBatch, batchSize ?? 10, concurrency ?? 2, telemetry, {
+        retryBackoff: retryBackoff ?? LOCAL_RETRY_BACKOFF,
+      });
+
+      return poller;
     },
     async redrive() {
       const messages = deadLetterQueue.drain();
@@ -435,6 +461,7 @@ async function sqsQueue(
     },
     eventQueue: new SqsEventQueue(sqs, queueUrl, largeBodies, maxInlineBytes),
     deadLetters: new SqsDeadLetters(sqs, deadLetterQueueUrl),
+    retryLater: sqsRetryLater(sqs, queueUrl),
     fields: { queueUrl, deadLetterQueueUrl },
     consume(mapBatch, { batchSize, concurrency }, telemetry) {
       const poller = new SqsPoller({

@@ -129,16 +129,6 @@ export async function startFromSettings(input: StartInput): Promise<LocalPipelin
       ? `Knock: sending to ${env.KNOCK_API_URL || 'https://api.knock.app'}`
       : 'Knock: dry run (set KNOCK_API_KEY to send)',
   );
-  const endpoint = await pipeline.aws.dynamo.config.endpoint?.();
-  writeRunFile({
-    url: pipeline.url,
-    ...(endpoint && !settings.tables ? { dynamoEndpoint: `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}` } : {}),
-    stateTable: pipeline.tables.state,
-    mappingsTable: pipeline.tables.mappings,
-    queueInMemory: !settings.queue,
-    pid: process.pid,
-  });
-  print('event log: npm run events -- list --local (also show, summary)');
 
   return pipeline;
 }
@@ -155,6 +145,21 @@ function partLine(part: PipelinePart, given: { generated: boolean } | undefined)
   return `  ${part.part.padEnd(16)} ${(part.embedded ? 'embedded' : 'AWS').padEnd(9)} ${detail}`;
 }
 
+/** Tells `npm run events -- ... --local` where this run keeps its event log. */
+async function recordRun(pipeline: LocalPipelineBase, awsTables: boolean): Promise<void> {
+  const endpoint = await pipeline.aws.dynamo.config.endpoint?.();
+  writeRunFile({
+    url: pipeline.url,
+    ...(endpoint && !awsTables
+      ? { dynamoEndpoint: `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}` }
+      : {}),
+    stateTable: pipeline.tables.state,
+    mappingsTable: pipeline.tables.mappings,
+    queueInMemory: !('queueUrl' in pipeline),
+    pid: process.pid,
+  });
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { help: { type: 'boolean', short: 'h' }, env: { type: 'string' } },
@@ -169,6 +174,8 @@ async function main(): Promise<void> {
     ...(values.env ? { deployment: values.env } : {}),
     print: (line) => console.log(line),
   });
+  await recordRun(pipeline, Boolean(process.env.MAPPINGS_TABLE || process.env.STATE_TABLE || values.env));
+  console.log('event log: npm run events -- list --local (also show, summary)');
 
   const stop = async () => {
     removeRunFile(process.pid);

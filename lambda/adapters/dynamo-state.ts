@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   DynamoDBDocumentClient,
@@ -7,8 +8,9 @@ import {
   ScanCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { TransientFailureError } from '../core/errors';
+import { PermanentFailureError, TransientFailureError } from '../core/errors';
 import {
+  ActionRecord,
   AppliedVersion,
   EventLog,
   EventRecord,
@@ -35,6 +37,37 @@ const TRANSIENT_ERRORS = new Set([
   'ServiceUnavailable',
   'TransactionConflictException',
 ]);
+
+/**
+ * Errors of the marshaller (`@aws-sdk/util-dynamodb`) for a value DynamoDB
+ * cannot hold, such as a number beyond Number.MAX_SAFE_INTEGER. They are
+ * raised before any request is sent, and the same value fails every time.
+ */
+const UNSTORABLE_VALUE =
+  /MAX_SAFE_INTEGER|MIN_SAFE_INTEGER|^Special numeric value|^Unsupported type passed|^Pass options\./;
+
+/**
+ * A request body larger than this, as JSON, is logged as a marker with its
+ * size and SHA-256 instead of in full; the resolved bodies of a few actions
+ * must fit DynamoDB's 400 KB item limit with everything else.
+ */
+export const MAX_LOGGED_BODY_BYTES = 8 * 1024;
+/** Text in the record longer than this (a path, a reason, a note) is cut. */
+export const MAX_LOGGED_TEXT_CHARS = 2048;
+/**
+ * The most an event item may take as JSON before every body is logged as a
+ * marker, leaving room under the 400 KB limit for DynamoDB's own encoding.
+ */
+const ITEM_BUDGET_BYTES = 300 * 1024;
+
+/** What the log keeps of a request body too large to keep whole. */
+export interface TruncatedBody {
+  readonly truncated: true;
+  /** Size of the body as JSON, UTF-8 bytes. */
+  readonly bytes: number;
+  /** Hex SHA-256 of the body as JSON, to tell two bodies apart. */
+  readonly sha256: string;
+}
 
 /** Which events `DynamoEventLog.scan` returns; every field narrows the result. */
 export interface EventLogFilter {
@@ -82,13 +115,18 @@ export class DynamoEventLog implements EventLog {
     return { record: fromItem(result.Item), ...(typeof expiresAt === 'number' ? { expiresAt } : {}) };
   }
 
+  /**
+   * Writes the record as `storableRecord` bounds it: request bodies over
+   * 8 KB become a marker, long text is cut, numbers DynamoDB cannot hold
+   * are kept as text.
+   */
   async put(record: EventRecord): Promise<void> {
     try {
       await transient(
         this.doc.send(
           new PutCommand({
             TableName: this.tableName,
-            Item: { ...record, pk: EVENT + record.eventId, expiresAt: this.expiry() },
+            Item: { ...storableRecord(record), pk: EVENT + record.eventId, expiresAt: this.expiry() },
             ConditionExpression: `attribute_not_exists(pk) OR NOT (#status IN (${FINAL.join(', ')}))`,
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: FINAL_VALUES,
@@ -282,13 +320,16 @@ export class DynamoObjectVersions implements ObjectVersions {
 /**
  * Awaits a DynamoDB call, turning throttling and service faults into
  * TransientFailureError so the mapper retries the message later (SQS
- * redelivery) rather than treating them as anything else.
+ * redelivery), and a request DynamoDB refuses as invalid (ValidationException:
+ * an item over 400 KB, a key too long) or a value it cannot hold into
+ * PermanentFailureError, since those fail the same way on every retry.
  */
 async function transient<T>(call: Promise<T>): Promise<T> {
   try {
     return await call;
   } catch (error) {
     const name = (error as { name?: string }).name ?? '';
+    const message = (error as { message?: string }).message ?? '';
     if (TRANSIENT_ERRORS.has(name)) {
       throw new TransientFailureError(
         `DynamoDB ${name} on the state table; the message is retried later`,
@@ -296,8 +337,101 @@ async function transient<T>(call: Promise<T>): Promise<T> {
         { cause: error },
       );
     }
+    if (name === 'ValidationException' || (error instanceof Error && UNSTORABLE_VALUE.test(message))) {
+      throw new PermanentFailureError(
+        `The state table refused the request, and would refuse it again: ${cut(message, 500)}`,
+        { cause: error },
+      );
+    }
     throw error;
   }
+}
+
+/**
+ * The record as the event log stores it, bounded so the item always fits
+ * DynamoDB: a request body over `MAX_LOGGED_BODY_BYTES` as JSON becomes a
+ * {@link TruncatedBody} marker, text over `MAX_LOGGED_TEXT_CHARS` is cut,
+ * and a number DynamoDB cannot hold (beyond the safe integers, or too small)
+ * is kept as text. If the item is still large (many actions), every body
+ * becomes a marker. The mapper plans each attempt afresh from the event,
+ * so nothing reads a logged body back to send it.
+ */
+export function storableRecord(record: EventRecord): EventRecord {
+  const bounded = boundRecord(record, MAX_LOGGED_BODY_BYTES);
+  if (Buffer.byteLength(JSON.stringify(bounded)) <= ITEM_BUDGET_BYTES) return bounded;
+
+  return boundRecord(record, 0);
+}
+
+function boundRecord(record: EventRecord, maxBodyBytes: number): EventRecord {
+  const text = (value: string) => cut(value, MAX_LOGGED_TEXT_CHARS);
+  const optional = <K extends string>(key: K, value: string | undefined) =>
+    (value !== undefined ? { [key]: text(value) } : {}) as Partial<Record<K, string>>;
+  const action = (a: ActionRecord): ActionRecord => {
+    const { body, ...request } = a.request;
+
+    return {
+      ...a,
+      mappingId: text(a.mappingId),
+      request: {
+        ...request,
+        path: text(request.path),
+        ...(body !== undefined ? { body: boundBody(body, maxBodyBytes) } : {}),
+      },
+      ...optional('reason', a.reason),
+      ...optional('note', a.note),
+      ...optional('knockRequestId', a.knockRequestId),
+    };
+  };
+
+  return {
+    ...record,
+    ...optional('reason', record.reason),
+    ...optional('customer', record.customer),
+    ...optional('apiVersion', record.apiVersion),
+    matched: record.matched.map(text),
+    skipped: record.skipped.map((s) => ({ mappingId: text(s.mappingId), reason: text(s.reason) })),
+    actions: record.actions.map(action),
+  };
+}
+
+function boundBody(body: Record<string, unknown>, maxBytes: number): Record<string, unknown> {
+  const json = JSON.stringify(body) ?? 'null';
+  const bytes = Buffer.byteLength(json);
+  if (bytes <= maxBytes) return storableValue(body) as Record<string, unknown>;
+
+  const marker: TruncatedBody & Record<string, unknown> = {
+    truncated: true,
+    bytes,
+    sha256: createHash('sha256').update(json).digest('hex'),
+  };
+
+  return marker;
+}
+
+/** A JSON value with every number DynamoDB would refuse turned into its text. */
+function storableValue(value: unknown): unknown {
+  if (typeof value === 'number') {
+    const magnitude = Math.abs(value);
+    const fits =
+      Number.isFinite(value) && magnitude <= Number.MAX_SAFE_INTEGER && (magnitude === 0 || magnitude >= 1e-130);
+
+    return fits ? value : String(value);
+  }
+  if (Array.isArray(value)) return value.map(storableValue);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, storableValue(v)]));
+  }
+
+  return value;
+}
+
+/** The text cut to `max` UTF-16 units (never inside a surrogate pair), saying how long it was. */
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const end = /[\uD800-\uDBFF]/.test(text.charAt(max - 1)) ? max - 1 : max;
+
+  return `${text.slice(0, end)}... (${text.length} characters in all)`;
 }
 
 function fromItem(item: Record<string, unknown>): EventRecord {

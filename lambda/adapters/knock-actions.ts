@@ -1,4 +1,4 @@
-import Knock, { APIConnectionError, APIConnectionTimeoutError, APIError } from '@knocklabs/node';
+import Knock, { APIConnectionError, APIConnectionTimeoutError, APIError, KnockError } from '@knocklabs/node';
 import { PermanentFailureError, TransientFailureError } from '../core/errors';
 import { PlannedAction } from '../core/mapping/plan';
 import { ActionKind } from '../core/mapping/types';
@@ -148,7 +148,10 @@ export class KnockTransientError extends TransientFailureError implements KnockF
   }
 }
 
-/** Knock refused the request for good (a 4xx other than 408, 409, 429). */
+/**
+ * Knock refused the request for good (a 4xx other than 408, 409, 429), or
+ * Knock's client refused to send it at all (`httpStatus` then unset).
+ */
 export class KnockRejectedError extends PermanentFailureError implements KnockFailureDetails {
   readonly httpStatus?: number;
   readonly knockRequestId?: string;
@@ -189,7 +192,7 @@ const ABSENT_IS_DONE: ReadonlySet<ActionKind> = new Set([
  * per endpoint under Knock's limits, and failures are sorted into
  * transient (408, 409, 429, 5xx, timeouts, resets), retried here a few
  * times with backoff that honours Retry-After, and permanent (every other
- * 4xx), never retried.
+ * 4xx, and a request the client refuses to build), never retried.
  */
 export class KnockApiActions implements KnockActions {
   private readonly knock: Knock;
@@ -382,6 +385,17 @@ function classify(
     }
 
     return new KnockRejectedError(`${detail}: ${error.message}`, details, { cause: error });
+  }
+
+  // The client itself refused to build the request (a path segment of `..`,
+  // a value it cannot put in a path): nothing was sent, and the same action
+  // is refused the same way every time.
+  if (error instanceof KnockError && !(error instanceof APIError)) {
+    return new KnockRejectedError(
+      `Knock's client refused to send ${what}: ${error.message}`,
+      { calls: calls - 1 },
+      { cause: error },
+    );
   }
 
   return new KnockTransientError(

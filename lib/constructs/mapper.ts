@@ -107,6 +107,8 @@ export class Mapper extends Construct {
         KNOCK_API_KEY_SECRET_ARN: props.knockApiKey.secretArn,
         LARGE_EVENT_BUCKET: props.largeEventBucket.bucketName,
         DLQ_URL: props.deadLetterQueue.queueUrl,
+        // Where retries are delayed (ChangeMessageVisibility) to honour Retry-After.
+        QUEUE_URL: props.queue.queueUrl,
         ACCEPTED_MODES: props.acceptedModes,
         DEDUPE_TTL_HOURS: String(props.dedupeTtlHours ?? 24),
         EVENT_LOG_RETENTION_DAYS: String(props.eventLogRetentionDays ?? 30),

@@ -422,6 +422,7 @@ describe.each(ENVIRONMENT_NAMES)('StripeSource-%s', (name) => {
         KNOCK_API_KEY_SECRET_ARN: ref(stack.storage.knockApiKey),
         LARGE_EVENT_BUCKET: ref(stack.storage.largeEventBucket),
         DLQ_URL: ref(stack.queue.deadLetterQueue),
+        QUEUE_URL: ref(stack.queue.queue),
         ACCEPTED_MODES: config.acceptedModes,
         DEDUPE_TTL_HOURS: String(config.dedupeTtlHours),
         EVENT_LOG_RETENTION_DAYS: String(config.eventLogRetentionDays),

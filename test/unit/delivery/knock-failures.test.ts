@@ -137,6 +137,25 @@ describe('Knock failures, per class', () => {
     expect(knock.requests).toHaveLength(1);
   });
 
+  it.each([
+    ['..', 'identify_user'],
+    ['.', 'delete_user'],
+  ] as const)(
+    "dead-letters a request Knock's client refuses to build (user id %j), without sending or retrying",
+    async (userId, kind) => {
+      const attempt = client().perform(action(kind, { user_id: userId, properties: { name: 'Ada' } }));
+
+      await expect(attempt).rejects.toBeInstanceOf(KnockRejectedError);
+      await expect(attempt).rejects.toMatchObject({
+        message: expect.stringContaining('Path parameters result in path with invalid segments'),
+        httpStatus: undefined,
+        calls: 0,
+        outcomeUnknown: false,
+      });
+      expect(knock.requests).toHaveLength(0);
+    },
+  );
+
   it('counts a delete that finds nothing as done, so a repeat after a lost answer is safe', async () => {
     knock.respondWith(() => ({ status: 404, body: { message: 'not found' } }));
 

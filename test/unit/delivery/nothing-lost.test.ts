@@ -143,8 +143,14 @@ describe('nothing lost', () => {
       ]);
       expect(d.eventLog.records.get('evt_inv_in_b1')?.status).toBe('done');
       expect(d.eventLog.records.get('evt_inv_in_c1')?.status).toBe('done');
-      // The second cus_a event was not attempted: the customer's order is kept.
-      expect(d.eventLog.records.get('evt_inv_in_a2')).toBeUndefined();
+      // The second cus_a event was not attempted: the customer's order is kept. It is
+      // on record as held back (failed, not final, no action tried).
+      expect(d.eventLog.records.get('evt_inv_in_a2')).toMatchObject({
+        status: 'failed',
+        reason: expect.stringContaining('not processed'),
+        actions: [],
+        attempts: 0,
+      });
       expect(d.deadLetters.sent).toEqual([]);
     });
 

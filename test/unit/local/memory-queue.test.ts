@@ -76,6 +76,39 @@ describe('the local FIFO queue', () => {
     expect(queue.size).toBe(0);
   });
 
+  it('holds a whole group back while any of its messages is hidden, as SQS FIFO does', () => {
+    const queue = new MemoryFifoQueue({ visibilityTimeoutMs: 1000, now: clock });
+    queue.send(message('cus_1', 'evt_1'));
+    queue.send(message('cus_1', 'evt_2'));
+    const [first, second] = queue.receive(10);
+
+    queue.release(first!.receiptHandle!, 0);
+    queue.release(second!.receiptHandle!, 500);
+    const whileSecondHidden = queue.receive(10);
+    now += 500;
+    const together = queue.receive(10);
+
+    expect(whileSecondHidden).toEqual([]);
+    expect(together.map((m) => m.dedupeId)).toEqual(['evt_1', 'evt_2']);
+  });
+
+  it('keeps a received message hidden for as long as its consumer renews it', () => {
+    const queue = new MemoryFifoQueue({ visibilityTimeoutMs: 1000, now: clock });
+    queue.send(message('cus_1', 'evt_1'));
+    const [received] = queue.receive(1);
+
+    for (let i = 0; i < 5; i += 1) {
+      now += 900;
+      queue.changeVisibility(received!.receiptHandle!, 1000);
+    }
+    const renewed = queue.receive(1);
+    now += 1000;
+    const afterwards = queue.receive(1);
+
+    expect(renewed).toEqual([]);
+    expect(afterwards.map((m) => m.receiveCount)).toEqual([2]);
+  });
+
   it('moves a message to the dead-letter queue after the maximum receive count', () => {
     const deadLetterQueue = new MemoryFifoQueue({ visibilityTimeoutMs: 1000, now: clock });
     const queue = new MemoryFifoQueue({ visibilityTimeoutMs: 1000, maxReceiveCount: 3, deadLetterQueue, now: clock });
