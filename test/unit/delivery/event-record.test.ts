@@ -1,45 +1,29 @@
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { AwsClients, createAwsClients } from '../../../lambda/adapters/aws-clients';
 import { DynamoEventLog, DynamoObjectVersions } from '../../../lambda/adapters/dynamo-state';
 import { KnockRejectedError, KnockTransientError } from '../../../lambda/adapters/knock-actions';
 import { tableDefinitions } from '../../../lambda/adapters/table-schemas';
 import { EventRecord } from '../../../lambda/core/ports';
 import { fingerprintOf } from '../../../lambda/service/ordering';
 import { ProcessDeps, processEvent } from '../../../lambda/service/process-event';
-import { EmbeddedDynamo, startEmbeddedDynamo } from '../../../local/embedded-dynamo';
 import { ScriptedKnock, customerUpdated, deps as memoryDeps, invoicePaid } from './support';
+import { useEmbeddedDynamo } from '../../support/embedded-dynamo';
 
 const NOW = 1_750_000_000_000;
 const RETENTION = 30 * 86_400;
 
-let dynamo: EmbeddedDynamo;
-let aws: AwsClients;
+const local = useEmbeddedDynamo();
 let table = 0;
-
-beforeAll(async () => {
-  dynamo = await startEmbeddedDynamo();
-  aws = createAwsClients({
-    endpoint: dynamo.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-});
-
-afterAll(async () => {
-  aws.dynamo.destroy();
-  await dynamo.stop();
-});
 
 /** A fresh State table and the adapters on it. */
 async function stateTable(): Promise<{ log: DynamoEventLog; versions: DynamoObjectVersions; name: string }> {
   const name = `state-${++table}`;
   const [, state] = tableDefinitions({ mappings: `mappings-${table}`, state: name });
-  await (aws.dynamo as unknown as DynamoDBClient).send(new CreateTableCommand(state!));
+  await (local().aws.dynamo as unknown as DynamoDBClient).send(new CreateTableCommand(state!));
 
   return {
     name,
-    log: new DynamoEventLog(aws.dynamo, name, RETENTION, () => NOW),
-    versions: new DynamoObjectVersions(aws.dynamo, name, RETENTION, () => NOW),
+    log: new DynamoEventLog(local().aws.dynamo, name, RETENTION, () => NOW),
+    versions: new DynamoObjectVersions(local().aws.dynamo, name, RETENTION, () => NOW),
   };
 }
 

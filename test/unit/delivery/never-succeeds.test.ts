@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { AwsClients, createAwsClients } from '../../../lambda/adapters/aws-clients';
 import {
   DynamoEventLog,
   DynamoObjectVersions,
@@ -16,9 +15,9 @@ import { DeadLetters, EventRecord } from '../../../lambda/core/ports';
 import { createMapperHandler } from '../../../lambda/handlers/mapper';
 import { RecordingTelemetry } from '../../support/recording-telemetry';
 import { useKnockStandIn } from '../../support/knock-stand-in';
-import { EmbeddedDynamo, startEmbeddedDynamo } from '../../../local/embedded-dynamo';
 import { processEvent } from '../../../lambda/service/process-event';
 import { ScriptedKnock, customerUpdated, deps, invoicePaid, sqsBatch, staticMappings } from './support';
+import { useEmbeddedDynamo } from '../../support/embedded-dynamo';
 
 /**
  * Failures that no retry can fix are dead-lettered at once with their
@@ -27,23 +26,8 @@ import { ScriptedKnock, customerUpdated, deps, invoicePaid, sqsBatch, staticMapp
  */
 
 const knock = useKnockStandIn();
-let dynamo: EmbeddedDynamo;
-let aws: AwsClients;
+const local = useEmbeddedDynamo();
 let tables = 0;
-
-beforeAll(async () => {
-  dynamo = await startEmbeddedDynamo();
-  aws = createAwsClients({
-    endpoint: dynamo.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-});
-
-afterAll(async () => {
-  aws.dynamo.destroy();
-  await dynamo.stop();
-});
 
 beforeEach(() => {
   knock.requests.length = 0;
@@ -53,11 +37,11 @@ beforeEach(() => {
 async function stateTable(): Promise<{ log: DynamoEventLog; versions: DynamoObjectVersions }> {
   const name = `never-state-${++tables}`;
   const [, state] = tableDefinitions({ mappings: `never-mappings-${tables}`, state: name });
-  await (aws.dynamo as unknown as DynamoDBClient).send(new CreateTableCommand(state!));
+  await (local().aws.dynamo as unknown as DynamoDBClient).send(new CreateTableCommand(state!));
 
   return {
-    log: new DynamoEventLog(aws.dynamo, name, 86_400),
-    versions: new DynamoObjectVersions(aws.dynamo, name, 86_400),
+    log: new DynamoEventLog(local().aws.dynamo, name, 86_400),
+    versions: new DynamoObjectVersions(local().aws.dynamo, name, 86_400),
   };
 }
 
