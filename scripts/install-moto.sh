@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the AWS emulator the integration tests use (moto in server mode)
-# into .venv/ at the repository root. Safe to run again: it does nothing
+# Installs the Python tools the tests use into .venv/ at the repository root:
+# the AWS emulator (moto in server mode) and cfn-lint for the synthesized
+# templates. Safe to run again: it does nothing
 # when the pinned version is already there, and concurrent runs (parallel
 # jest workers on a fresh machine) wait for the first one to finish.
 #
@@ -8,12 +9,13 @@
 set -euo pipefail
 
 MOTO_VERSION="${MOTO_VERSION:-5.2.5}"
+CFN_LINT_VERSION="${CFN_LINT_VERSION:-1.58.0}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
-marker="$venv/.moto-$MOTO_VERSION"
+marker="$venv/.moto-$MOTO_VERSION-cfn-lint-$CFN_LINT_VERSION"
 
 installed() {
-  [ -x "$venv/bin/moto_server" ] && [ -f "$marker" ]
+  [ -x "$venv/bin/moto_server" ] && [ -x "$venv/bin/cfn-lint" ] && [ -f "$marker" ]
 }
 
 if installed; then
@@ -37,10 +39,10 @@ if installed; then
 fi
 
 started=$(date +%s)
-echo "install-moto: installing moto[server]==$MOTO_VERSION into $venv" >&2
+echo "install-moto: installing moto[server]==$MOTO_VERSION and cfn-lint==$CFN_LINT_VERSION into $venv" >&2
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-  "moto[server]==$MOTO_VERSION"
+  "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION"
 rm -f "$venv"/.moto-*
 touch "$marker"
 echo "install-moto: done in $(( $(date +%s) - started )) s" >&2
