@@ -1,216 +1,25 @@
 import { LocalPipeline, LocalPipelineOptions, startLocalPipeline } from '../../local/pipeline';
 import { sendSigned } from '../../tools/send-event';
 import { Fixture, SHARED_FIXTURES, readFixtures, teamFixture } from '../support/fixtures';
+import { defaultMappings } from '../support/mappings';
+import { TEAM_EXPECTATIONS } from '../support/team-expectations';
 import { KnockStandIn, ReceivedRequest, startKnockStandIn } from '../support/knock-stand-in';
 
 const SECRET = 'whsec_e2e_pipeline_test_secret';
 const KNOCK_KEY = 'sk_test_standin';
 
-/** The exact Knock request each team fixture must produce. */
-const EXPECTED: Record<string, { method: string; path: string; body: unknown; mapping: string }> = {
-  'customer.created/2020-08-27': {
-    mapping: 'customer-created-identify',
-    method: 'PUT',
-    path: '/v1/users/cus_IDaTeam2020A1',
-    body: { name: 'Ada Lovelace', email: 'ada@example.com', phone_number: '+15555550100' },
-  },
-  'customer.created/2025-10-29.clover': {
-    mapping: 'customer-created-identify',
-    method: 'PUT',
-    path: '/v1/users/cus_TClover0000A1',
-    body: { name: 'Grace Hopper', email: 'grace@example.com' },
-  },
-  'customer.updated/2022-11-15': {
-    mapping: 'customer-updated-identify',
-    method: 'PUT',
-    path: '/v1/users/cus_NTeam2022Upd1',
-    body: { name: 'Katherine Johnson', email: 'katherine@example.com', phone_number: '+15555550123' },
-  },
-  'customer.updated/2025-03-31.basil': {
-    mapping: 'customer-updated-identify',
-    method: 'PUT',
-    path: '/v1/users/cus_SBasil0000U1',
-    body: { name: 'Dorothy Vaughan', phone_number: '+445555550199' },
-  },
-  'customer.subscription.created/2022-11-15': {
-    mapping: 'subscription-created-notify',
-    method: 'POST',
-    path: '/v1/workflows/subscription-created/trigger',
-    body: {
-      recipients: ['cus_NTeam2022Upd1'],
-      data: {
-        subscription_id: 'sub_1MTeamCreated01',
-        status: 'active',
-        price_id: 'price_1MTeamBasic',
-        current_period_end: 1679419400,
-      },
-    },
-  },
-  'customer.subscription.created/2025-03-31.basil': {
-    mapping: 'subscription-created-notify',
-    method: 'POST',
-    path: '/v1/workflows/subscription-created/trigger',
-    body: {
-      recipients: ['cus_SBasil0000U1'],
-      data: {
-        subscription_id: 'sub_1RTeamCreated01',
-        status: 'trialing',
-        price_id: 'price_1RTeamPro',
-        current_period_end: 1746209800,
-        trial_end: 1746209800,
-      },
-    },
-  },
-  'customer.subscription.updated/2020-08-27': {
-    mapping: 'subscription-updated-notify',
-    method: 'POST',
-    path: '/v1/workflows/subscription-updated/trigger',
-    body: {
-      recipients: ['cus_IDaTeam2020A1'],
-      data: {
-        subscription_id: 'sub_1HTeamUpdated01',
-        status: 'past_due',
-        previous_status: 'active',
-        price_id: 'price_1HTeamBasic',
-        cancel_at_period_end: false,
-        current_period_end: 1605278400,
-      },
-    },
-  },
-  'customer.subscription.updated/2025-10-29.clover': {
-    mapping: 'subscription-updated-notify',
-    method: 'POST',
-    path: '/v1/workflows/subscription-updated/trigger',
-    body: {
-      recipients: ['cus_TClover0000A1'],
-      data: {
-        subscription_id: 'sub_1STeamUpdated01',
-        status: 'active',
-        price_id: 'price_1RTeamPro',
-        cancel_at_period_end: true,
-        current_period_end: 1766592000,
-      },
-    },
-  },
-  'customer.subscription.deleted/2022-11-15': {
-    mapping: 'subscription-deleted-notify',
-    method: 'POST',
-    path: '/v1/workflows/subscription-canceled/trigger',
-    body: {
-      recipients: ['cus_NTeam2022Upd1'],
-      data: { subscription_id: 'sub_1MTeamCreated01', status: 'canceled', canceled_at: 1680000000, ended_at: 1680000000 },
-    },
-  },
-  'customer.subscription.deleted/2025-03-31.basil': {
-    mapping: 'subscription-deleted-notify',
-    method: 'POST',
-    path: '/v1/workflows/subscription-canceled/trigger',
-    body: {
-      recipients: ['cus_SBasil0000U1'],
-      data: { subscription_id: 'sub_1RTeamCreated01', status: 'canceled', canceled_at: 1747000000, ended_at: 1747000000 },
-    },
-  },
-  'invoice.paid/2022-11-15': {
-    mapping: 'invoice-paid-notify',
-    method: 'POST',
-    path: '/v1/workflows/invoice-paid/trigger',
-    body: {
-      recipients: ['cus_NTeam2022Upd1'],
-      data: {
-        invoice_id: 'in_1MTeamPaid0001',
-        invoice_number: 'TEAM-0001',
-        amount_paid: 1999,
-        currency: 'usd',
-        amount_paid_display: '$19.99',
-        hosted_invoice_url: 'https://invoice.stripe.com/i/acct_1Team/test_in_1MTeamPaid0001',
-        subscription_id: 'sub_1MTeamCreated01',
-      },
-    },
-  },
-  'invoice.paid/2025-03-31.basil': {
-    mapping: 'invoice-paid-notify',
-    method: 'POST',
-    path: '/v1/workflows/invoice-paid/trigger',
-    body: {
-      recipients: ['cus_SBasil0000U1'],
-      data: {
-        invoice_id: 'in_1RTeamPaid0001',
-        invoice_number: 'TEAM-0042',
-        amount_paid: 4900,
-        currency: 'eur',
-        amount_paid_display: '€49.00',
-        hosted_invoice_url: 'https://invoice.stripe.com/i/acct_1Team/test_in_1RTeamPaid0001',
-        subscription_id: 'sub_1RTeamCreated01',
-      },
-    },
-  },
-  'invoice.payment_failed/2020-08-27': {
-    mapping: 'invoice-payment-failed-notify',
-    method: 'POST',
-    path: '/v1/workflows/invoice-payment-failed/trigger',
-    body: {
-      recipients: ['cus_IDaTeam2020A1'],
-      data: {
-        invoice_id: 'in_1HTeamFailed01',
-        amount_due: 1999,
-        currency: 'usd',
-        amount_due_display: '$19.99',
-        attempt_count: 1,
-        next_payment_attempt: 1605537700,
-        hosted_invoice_url: 'https://invoice.stripe.com/i/acct_1Team/test_in_1HTeamFailed01',
-        subscription_id: 'sub_1HTeamUpdated01',
-      },
-    },
-  },
-  'invoice.payment_failed/2025-10-29.clover': {
-    mapping: 'invoice-payment-failed-notify',
-    method: 'POST',
-    path: '/v1/workflows/invoice-payment-failed/trigger',
-    body: {
-      recipients: ['cus_TClover0000A1'],
-      data: {
-        invoice_id: 'in_1STeamFailed01',
-        amount_due: 150000,
-        currency: 'jpy',
-        amount_due_display: '¥150,000',
-        attempt_count: 2,
-        next_payment_attempt: 1766851300,
-        hosted_invoice_url: 'https://invoice.stripe.com/i/acct_1Team/test_in_1STeamFailed01',
-        subscription_id: 'sub_1STeamUpdated01',
-      },
-    },
-  },
-  'charge.refunded/2022-11-15': {
-    mapping: 'charge-refunded-notify',
-    method: 'POST',
-    path: '/v1/workflows/charge-refunded/trigger',
-    body: {
-      recipients: ['cus_NTeam2022Upd1'],
-      data: {
-        charge_id: 'ch_1MTeamCharge01',
-        amount_refunded: 1999,
-        currency: 'usd',
-        amount_refunded_display: '$19.99',
-        receipt_url: 'https://pay.stripe.com/receipts/payment/test_ch_1MTeamCharge01',
-      },
-    },
-  },
-  'charge.refunded/2025-03-31.basil': {
-    mapping: 'charge-refunded-notify',
-    method: 'POST',
-    path: '/v1/workflows/charge-refunded/trigger',
-    body: {
-      recipients: ['cus_SBasil0000U1'],
-      data: {
-        charge_id: 'ch_1RTeamCharge01',
-        amount_refunded: 1500,
-        currency: 'eur',
-        amount_refunded_display: '€15.00',
-        receipt_url: 'https://pay.stripe.com/receipts/payment/test_ch_1RTeamCharge01',
-      },
-    },
-  },
-};
+/**
+ * The team fixtures that make exactly one Knock request, with the id of the
+ * default mapping that makes it (the one for the fixture's event type).
+ */
+const SINGLE_REQUESTS = Object.entries(TEAM_EXPECTATIONS)
+  .filter(([, expected]) => expected.requests?.length === 1)
+  .map(([file, expected]) => {
+    const type = file.split('/')[0]!;
+    const mapping = defaultMappings().find((m) => m.event === type)!.id;
+
+    return { key: file.replace(/\.json$/, ''), request: expected.requests![0]!, mapping };
+  });
 
 const WORKFLOWS: Record<string, string> = {
   'customer.subscription.created': 'subscription-created',
@@ -262,7 +71,8 @@ async function deliver(pipeline: LocalPipeline, fixture: Fixture): Promise<{ sta
 describe('the local pipeline, end to end against a Knock stand-in', () => {
   it('turns each mapped team fixture into exactly its Knock request', async () => {
     await withPipeline(async (pipeline) => {
-      for (const [key, expected] of Object.entries(EXPECTED)) {
+      expect(SINGLE_REQUESTS).toHaveLength(16);
+      for (const { key, request: expected, mapping } of SINGLE_REQUESTS) {
         const [type, version] = key.split('/') as [string, string];
         const fixture = teamFixture(type, version);
         const eventId = (JSON.parse(fixture.text) as { id: string }).id;
@@ -275,12 +85,12 @@ describe('the local pipeline, end to end against a Knock stand-in', () => {
             method: expected.method,
             path: expected.path,
             body: expected.body,
-            idempotencyKey: `stripe-source:${eventId}:${expected.mapping}`,
+            idempotencyKey: `stripe-source:${eventId}:${mapping}`,
             authorization: `Bearer ${KNOCK_KEY}`,
           },
         ]);
         const record = await pipeline.eventLog.get(eventId);
-        expect(record).toMatchObject({ status: 'done', matched: [expected.mapping] });
+        expect(record).toMatchObject({ status: 'done', matched: [mapping] });
         expect(record?.actions).toEqual([
           expect.objectContaining({ status: 'done', httpStatus: 200, knockRequestId: expect.stringMatching(/^req_standin_/) }),
         ]);
