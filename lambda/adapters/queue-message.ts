@@ -65,7 +65,8 @@ export async function encodeQueueMessage(
   };
   const common = { attributes, groupId: event.groupId, dedupeId: summary.id };
 
-  const text = event.body.byteLength <= maxInlineBytes ? Buffer.from(event.body).toString('utf8') : undefined;
+  const text =
+    event.body.byteLength <= maxInlineBytes ? (event.text ?? Buffer.from(event.body).toString('utf8')) : undefined;
   if (text !== undefined && !SQS_FORBIDDEN.test(text)) return { ...common, body: text };
 
   if (!largeBodies) {

@@ -26,6 +26,11 @@ export interface QueuedEvent {
   readonly summary: EventSummary;
   /** The body exactly as Stripe sent it. */
   readonly body: Uint8Array;
+  /**
+   * The same body as the text the verifier already decoded and checked, so
+   * the queue need not decode it again. Omitted, the queue decodes `body`.
+   */
+  readonly text?: string;
   /** Deliveries with the same group are processed one at a time, in order. */
   readonly groupId: string;
   /** When the verifier accepted it, epoch milliseconds. */

@@ -109,6 +109,7 @@ export function createVerifierHandler(deps: VerifierDeps) {
     const queued: QueuedEvent = {
       summary: summarize(event),
       body,
+      text: verified.text,
       groupId: messageGroupOf(event),
       receivedAt: now(),
     };
